@@ -1,0 +1,108 @@
+"""One analyzer for passages and questions: words → searchable terms.
+
+Lowercase, Unicode-aware words; numbers and codes stay searchable ("400,000" → ``400000``,
+"F-35" → ``f35``, "BMP-1" → ``bmp1``, with their parts); English stopwords out; Snowball
+stemming (PyStemmer). The same function must analyse both sides, or nothing matches.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+# NLTK's English list (shipped by bm25s): question words ("what", "who", "how") are in it,
+# content words that other lists drop ("new", "billion", "fire", "general") are not.
+# NLTK's list has "should" and "can" but not their siblings.
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {"would", "could", "might", "must", "shall"}
+
+# Numbers with thousands separators or decimals, then words (Unicode \w) joined by hyphens
+# or apostrophes, so "F-35", "BMP-1", "S-300", "don't" and "Zelensky's" come out whole.
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:[-'’]\w+)*")
+_HAS_DIGIT = re.compile(r"\d")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A term found in a text, with the span of the word it came from (for highlighting)."""
+
+    term: str
+    start: int
+    end: int
+
+
+class Analyzer:
+    def __init__(self, *, stem: bool = True, stopwords: frozenset[str] | None = STOPWORDS) -> None:
+        self.stem = stem
+        self.stopwords = stopwords or frozenset()
+        self._stemmer = Stemmer.Stemmer("english") if stem else None
+        # Per-word memo: real text repeats a small vocabulary, so this makes analysis cheap.
+        self._terms_of_word = lru_cache(maxsize=1 << 20)(self._analyze_word)
+
+    def analyze(self, text: str) -> list[str]:
+        terms: list[str] = []
+        for word in _TOKEN.findall(text):
+            terms.extend(self._terms_of_word(word))
+        return terms
+
+    def tokens(self, text: str) -> list[Token]:
+        """Terms with the character span of the word that produced them."""
+        found: list[Token] = []
+        for match in _TOKEN.finditer(text):
+            for term in self._terms_of_word(match.group()):
+                found.append(Token(term, match.start(), match.end()))
+        return found
+
+    def _analyze_word(self, word: str) -> tuple[str, ...]:
+        word = fold_word(word)
+        if word[0].isdigit():
+            return (normalize_number(word),)
+        if word.endswith("'s"):
+            word = word[:-2]
+        if "-" not in word:
+            return self._plain_terms(word)
+        parts = [part for part in re.split(r"[-']", word) if part]
+        # The joined form plus the parts, so "F35", "F-35" and "F 35" all meet, and so do
+        # "re-election" and "reelection".
+        joined = "".join(parts)
+        terms = [joined] if _HAS_DIGIT.search(word) else list(self._plain_terms(joined))
+        for part in parts:
+            terms.extend(term for term in self._plain_terms(part) if term not in terms)
+        return tuple(terms)
+
+    def _plain_terms(self, word: str) -> tuple[str, ...]:
+        if not word or word in self.stopwords:
+            return ()
+        if len(word) == 1 and not word.isdigit():
+            return ()
+        if _HAS_DIGIT.search(word) or self._stemmer is None:
+            return (word,)
+        return (self._stemmer.stemWord(word),)
+
+
+def fold_word(word: str) -> str:
+    """Casefold and drop accents from Latin letters ("Kyïv" → "kyiv"); other scripts untouched."""
+    word = word.replace("’", "'").casefold()
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    kept: list[str] = []
+    for char in decomposed:
+        # A combining mark after a Latin letter is an accent; after other scripts it is a vowel
+        # sign or similar and part of the letter, so it stays.
+        if unicodedata.combining(char) and kept and kept[-1].isascii():
+            continue
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def normalize_number(word: str) -> str:
+    """"400,000" → "400000"; decimals keep their point ("3.5")."""
+    if _THOUSANDS.match(word):
+        return word.replace(",", "")
+    return word.replace(",", ".")

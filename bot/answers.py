@@ -1,0 +1,237 @@
+"""Questions in, quoted answers out: ranking, the no-match decision, duplicates, highlights.
+
+An answer is a list of passages quoted verbatim, each with its file, line range and score, and
+the spans of the words that matched so a front end can bold them. When the question shares
+too little with the corpus the answer is empty: "I don't know" beats a random quote.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .analyzer import Analyzer, Token
+from .index import SearchIndex
+from .passages import Passage, sentence_spans
+
+# A variant spelling scores lower than the word as written. An unknown word's variants get
+# more credit than a known word's: "Zelenskyy" (not in the corpus) surely means "Zelensky",
+# while "Kyiv" (in the corpus) only probably also means "Kiev".
+UNKNOWN_WORD_VARIANT_WEIGHT = 0.8
+KNOWN_WORD_VARIANT_WEIGHT = 0.3
+# Passages whose terms overlap this much (Jaccard) with a better one are the same quote twice.
+DUPLICATE_OVERLAP = 0.6
+CANDIDATES_PER_RESULT = 8
+MIN_ANY_MATCH = 0.5
+MIN_ANY_COVERAGE = 0.15
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    top_k: int = 3
+    fuzzy: bool = True
+    # A passage is an answer when it matches a lot of the question's information (``min_match``,
+    # in units of "one term that only one passage has"), or most of it (``min_coverage``, the
+    # share of the question's IDF weight it covers), and never with less than MIN_ANY of either.
+    min_match: float = 1.4
+    min_coverage: float = 0.5
+
+
+@dataclass(frozen=True)
+class QueryWord:
+    """A term of the question with the vocabulary terms that stand for it and their weights."""
+
+    term: str
+    importance: float  # IDF of the word (or of its best variant): how informative it is
+    matches: dict[str, float]  # vocabulary term -> weight (1.0 for the word as written)
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+    match: float
+    coverage: float
+    highlights: tuple[tuple[int, int], ...]  # spans of matched words in passage.text
+    best_sentence: tuple[int, int]  # span of the sentence that matches best
+
+    @property
+    def source(self) -> str:
+        return self.passage.source
+
+    @property
+    def lines(self) -> tuple[int, int]:
+        return (self.passage.first_line, self.passage.last_line)
+
+    @property
+    def text(self) -> str:
+        return self.passage.text
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    hits: tuple[Hit, ...]
+    took_ms: float
+    terms: tuple[str, ...] = ()
+    # Why there are no hits, in words a member can act on; None when there are hits.
+    no_match_reason: str | None = None
+    more_available: bool = False
+
+
+@dataclass
+class Engine:
+    """Answers questions from one immutable index; swap the whole engine to reload."""
+
+    index: SearchIndex
+    options: SearchOptions = field(default_factory=SearchOptions)
+
+    @property
+    def analyzer(self) -> Analyzer:
+        return self.index.analyzer
+
+    def ask(self, question: str, *, top_k: int | None = None, source: str | None = None, offset: int = 0) -> Answer:
+        started = time.perf_counter()
+        top_k = self.options.top_k if top_k is None else top_k
+        words = self.query_words(question)
+        hits, more = self._rank(words, top_k, source, offset) if words else ((), False)
+        took_ms = (time.perf_counter() - started) * 1000.0
+        reason = None if hits else self._no_match_reason(words, source)
+        return Answer(question, hits, took_ms, tuple(w.term for w in words), reason, more)
+
+    def query_words(self, question: str) -> list[QueryWord]:
+        words: list[QueryWord] = []
+        seen: set[str] = set()
+        for term in self.analyzer.analyze(question):
+            if term in seen:
+                continue
+            seen.add(term)
+            words.append(self._query_word(term))
+        return words
+
+    def _query_word(self, term: str) -> QueryWord:
+        known = self.index.has_term(term)
+        matches: dict[str, float] = {term: 1.0} if known else {}
+        if self.options.fuzzy:
+            weight = KNOWN_WORD_VARIANT_WEIGHT if known else UNKNOWN_WORD_VARIANT_WEIGHT
+            for variant in self.index.variants(term):
+                matches.setdefault(variant.term, weight * variant.similarity)
+        if known:
+            importance = self.index.idf(term)
+        elif matches:
+            importance = max(self.index.idf(t) for t in matches)
+        else:
+            importance = self.index.unseen_idf
+        return QueryWord(term, importance, matches)
+
+    def _rank(self, words: list[QueryWord], top_k: int, source: str | None, offset: int) -> tuple[tuple[Hit, ...], bool]:
+        weights: dict[str, float] = {}
+        for word in words:
+            for term, weight in word.matches.items():
+                weights[term] = max(weights.get(term, 0.0), weight)
+        scores = self.index.scores(weights)
+        if source is not None:
+            scores = np.where([p.source == source for p in self.index.passages], scores, 0.0)
+        wanted = offset + top_k
+        order = _best_first(scores, wanted * CANDIDATES_PER_RESULT)
+        chosen: list[Hit] = []
+        chosen_terms: list[set[str]] = []
+        more = False
+        for position in order:
+            terms = set(self.index.terms_of(position))
+            match, coverage = self._match(words, terms)
+            if not self._answers(match, coverage):
+                continue
+            if any(_overlap(terms, other) >= DUPLICATE_OVERLAP for other in chosen_terms):
+                continue
+            if len(chosen) == wanted:
+                more = True
+                break
+            chosen.append(self._hit(self.index.passages[position], float(scores[position]), match, coverage, words))
+            chosen_terms.append(terms)
+        return tuple(chosen[offset:]), more
+
+    def _answers(self, match: float, coverage: float) -> bool:
+        if match < MIN_ANY_MATCH or coverage < MIN_ANY_COVERAGE:
+            return False
+        return match >= self.options.min_match or coverage >= self.options.min_coverage
+
+    def _match(self, words: list[QueryWord], terms: set[str]) -> tuple[float, float]:
+        """(match mass in units of a rare term, share of the question's weight covered)."""
+        matched = total = 0.0
+        for word in words:
+            total += word.importance
+            credit = max((w for t, w in word.matches.items() if t in terms), default=0.0)
+            matched += word.importance * credit
+        rare = self.index.rare_idf or 1.0
+        return matched / rare, (matched / total if total else 0.0)
+
+    def _hit(self, passage: Passage, score: float, match: float, coverage: float, words: list[QueryWord]) -> Hit:
+        wanted = {term for word in words for term in word.matches}
+        tokens = [t for t in self.analyzer.tokens(passage.text) if t.term in wanted]
+        highlights = _merge_spans((t.start, t.end) for t in tokens)
+        best = _best_sentence(passage.text, tokens, words)
+        return Hit(passage, score, match, coverage, highlights, best)
+
+    def _no_match_reason(self, words: list[QueryWord], source: str | None) -> str:
+        if self.index.size == 0:
+            return "the corpus is empty"
+        if not words:
+            return "the question has no searchable words (only very common words or symbols)"
+        if not any(word.matches for word in words):
+            return "none of the question's words appear in the corpus"
+        if source is not None:
+            return f"nothing in {source} matches the question well enough"
+        return "no passage matches enough of the question"
+
+
+def _best_first(scores: np.ndarray, count: int) -> list[int]:
+    positive = np.flatnonzero(scores > 0)
+    if positive.size == 0:
+        return []
+    if positive.size > count:
+        positive = positive[np.argpartition(-scores[positive], count - 1)[:count]]
+    # Ties break on passage order, so results are deterministic.
+    return sorted(positive.tolist(), key=lambda i: (-scores[i], i))
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def _merge_spans(spans) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def sentence_spans_of_passage(text: str) -> list[tuple[int, int]]:
+    """Sentence spans over a whole passage (its paragraphs are separated by newlines)."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for paragraph in text.split("\n"):
+        spans.extend((offset + start, offset + end) for start, end in sentence_spans(paragraph))
+        offset += len(paragraph) + 1
+    return spans or [(0, len(text))]
+
+
+def _best_sentence(text: str, tokens: list[Token], words: list[QueryWord]) -> tuple[int, int]:
+    weight_of = {}
+    for word in words:
+        for term, weight in word.matches.items():
+            weight_of[term] = max(weight_of.get(term, 0.0), weight * word.importance)
+    best_span, best_score = (0, len(text)), -1.0
+    for start, end in sentence_spans_of_passage(text):
+        inside = {t.term for t in tokens if start <= t.start < end}
+        score = sum(weight_of[term] for term in inside)
+        if score > best_score:
+            best_span, best_score = (start, end), score
+    return best_span

