@@ -22,7 +22,11 @@ STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {"would", "could", "might", "must", "
 
 # Numbers with thousands separators or decimals, then words (Unicode \w) joined by hyphens
 # or apostrophes, so "F-35", "BMP-1", "S-300", "don't" and "Zelensky's" come out whole.
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:[-'’]\w+)*")
+# Python's \w leaves out combining marks, which are part of words in Hindi, Arabic, Hebrew, Thai
+# and accented Latin written in decomposed form; they are added back here.
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0963\u0966-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_WORD = rf"[\w{_MARKS}]+"
+_TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?![\w{_MARKS}])|{_WORD}(?:[-'’]{_WORD})*")
 _HAS_DIGIT = re.compile(r"\d")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
 

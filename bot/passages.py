@@ -184,9 +184,7 @@ def document_passages(document: Document, max_tokens: int) -> list[Passage]:
     enc = encoding()
     builder = _PassageBuilder(document.source, max_tokens)
     for paragraph in document.paragraphs:
-        sentences: list[Sentence] = []
-        for sentence in paragraph_sentences(paragraph):
-            sentences.extend(split_long_sentence(sentence, max_tokens) if len(sentence.text) > max_tokens else [sentence])
+        sentences = paragraph_sentences(paragraph)
         if not sentences:
             continue
         # +1 per sentence: the space or newline that joins it to its neighbour.

@@ -1,0 +1,29 @@
+"""Shared fixtures: the real seed corpus, built once per test session."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from bot.build import Built, build_engine
+from bot.config import EngineSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+QUESTIONS = Path(__file__).resolve().parent / "data" / "questions.jsonl"
+
+
+@pytest.fixture(scope="session")
+def seeds_built() -> Built:
+    return build_engine(EngineSettings(corpus_dir=SEEDS))
+
+
+@pytest.fixture(scope="session")
+def engine(seeds_built: Built):
+    return seeds_built.engine
+
+
+def build_from(folder: Path, **overrides) -> Built:
+    return build_engine(dataclasses.replace(EngineSettings(corpus_dir=folder), **overrides))

@@ -1,0 +1,66 @@
+"""The analyzer: one function turns passages and questions into the same terms."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+
+from bot.analyzer import Analyzer
+
+analyzer = Analyzer()
+
+
+def test_lowercase_stopwords_and_stemming():
+    assert analyzer.analyze("What are the Soldiers recruiting?") == ["soldier", "recruit"]
+    assert analyzer.analyze("negotiations negotiated") == ["negoti", "negoti"]
+
+
+def test_numbers_keep_their_value_whatever_the_separators():
+    assert analyzer.analyze("another 400,000 soldiers") == ["anoth", "400000", "soldier"]
+    assert "400000" in analyzer.analyze("400000 troops")
+    assert analyzer.analyze("$53 million") == ["53", "million"]
+    assert analyzer.analyze("3.5 percent") == ["3.5", "percent"]
+
+
+def test_codes_are_searchable_whole_and_in_parts():
+    assert analyzer.analyze("F-35") == ["f35", "35"]
+    assert analyzer.analyze("F35") == ["f35"]
+    assert analyzer.analyze("30 BMP-1 vehicles")[:2] == ["30", "bmp1"]
+    assert "s300" in analyzer.analyze("S-300 air defense")
+
+
+def test_new_start_is_not_lost_to_stopwords():
+    assert analyzer.analyze("New START") == ["new", "start"]
+
+
+def test_hyphenated_words_meet_their_joined_spelling():
+    assert "reelect" in analyzer.analyze("re-election")
+    assert "reelect" in analyzer.analyze("reelection")
+    assert "russia" in analyzer.analyze("Russia-Ukraine conflict")
+
+
+def test_possessives_and_curly_apostrophes():
+    assert analyzer.analyze("Zelensky's remarks") == analyzer.analyze("Zelensky\u2019s remarks") == ["zelenski", "remark"]
+
+
+def test_unicode_words_and_accents():
+    assert analyzer.analyze("Kyïv café") == ["kyiv", "cafe"]
+    assert analyzer.analyze("Киев и Москва") == ["киев", "москва"]  # single letters carry nothing
+    # Combining marks that belong to the letter in other scripts stay.
+    assert analyzer.analyze("हिन्दी") == ["हिन्दी"]
+
+
+def test_token_spans_point_at_the_words():
+    text = "The F-35 pilots, 400,000 soldiers."
+    for token in analyzer.tokens(text):
+        assert analyzer.analyze(text[token.start : token.end])[0:1] != []
+
+
+def test_only_stopwords_or_symbols_give_nothing():
+    assert analyzer.analyze("what is it that they were?") == []
+    assert analyzer.analyze("?!... --- @@") == []
+
+
+@given(st.text())
+def test_any_text_analyses_without_error_to_clean_terms(text):
+    for term in analyzer.analyze(text):
+        assert term and term == term.casefold() and " " not in term

@@ -1,0 +1,120 @@
+"""Answers on the real seed articles: the right file first, honest "no match", clean results."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.evaluation import fold
+from tests.conftest import build_from
+
+
+def top(engine, question):
+    answer = engine.ask(question)
+    assert answer.hits, f"no answer for {question!r}: {answer.no_match_reason}"
+    return answer.hits[0]
+
+
+@pytest.mark.parametrize(
+    "question, source, phrase",
+    [
+        ("How many soldiers does Ukraine want to recruit?", "000_", "400,000 soldiers"),
+        ("How many cruise missiles did Russia launch overnight?", "001_", "48 cruise missiles"),
+        ("What did Serbian President Vucic say?", "001_", "head-on war with Russia"),
+        ("Who persuaded Zerensky to start negotiations?", "002_", "Sullivan"),
+        ("How much did the State Department give for grid equipment?", "003_", "$53 million"),
+        ("New START negotiations", "003_", "New START"),
+        ("How many BMP-1 did Slovakia supply?", "003_", "30 BMP-1"),
+        ("F-35 pilots to the United Kingdom", "004_", "50 F-35 pilots"),
+        ("Iskander-M missiles in Belarus", "004_", "Iskander-M"),
+    ],
+)
+def test_fact_questions_quote_the_right_passage_first(engine, question, source, phrase):
+    hit = top(engine, question)
+    assert hit.source.startswith(source)
+    assert fold(phrase) in fold(hit.text)
+
+
+@pytest.mark.parametrize(
+    "question, source, phrase",
+    [
+        ("What did Zelenskyy say about air defence in his video?", "001_", "modern air defense system"),
+        ("Why was Zaluzhny asked to be cautious?", "002_", "offended Zelensky"),
+        ("Did General Milley call the Ukrainian commander?", "002_", "phone call"),
+        ("Is Ukraine regrouping in Lysychansk?", "001_", "Lisichansk"),
+        ("what did Stoltenbergh say about the door to NATO", "003_", "door to NATO is open"),
+    ],
+)
+def test_variant_spellings_still_find_the_article(engine, question, source, phrase):
+    hit = top(engine, question)
+    assert hit.source.startswith(source)
+    assert fold(phrase) in fold(hit.text)
+
+
+def test_different_word_forms_match(engine):
+    hit = top(engine, "Which missiles exploded after falling into Poland?")
+    assert hit.source.startswith("002_") and "exploded" in hit.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I bake sourdough bread?",
+        "Who won the 2018 football World Cup?",
+        "What is the boiling point of water in Kelvin?",
+        "the and of to is what",
+        "???",
+        "",
+    ],
+)
+def test_no_match_is_an_empty_answer_with_a_reason(engine, question):
+    answer = engine.ask(question)
+    assert answer.hits == ()
+    assert answer.no_match_reason
+
+
+def test_results_carry_source_lines_score_and_highlights(engine):
+    answer = engine.ask("Belarusian rockets bombed a Ukrainian village")
+    assert 1 <= len(answer.hits) <= 3
+    scores = [hit.score for hit in answer.hits]
+    assert scores == sorted(scores, reverse=True)
+    hit = answer.hits[0]
+    assert hit.source == "001_ba5d04ac19317d3f.txt" and hit.lines == (17, 17)
+    marked = [hit.text[a:b].lower() for a, b in hit.highlights]
+    assert "belarusian" in marked and "rockets" in marked and "village" in marked
+    start, end = hit.best_sentence
+    assert "Belarusian rockets" in hit.text[start:end]
+
+
+def test_near_duplicate_passages_are_collapsed(tmp_path):
+    text = "Stoltenberg said the door to NATO is open for Ukraine."
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(text + " Really.", encoding="utf-8")
+    (tmp_path / "c.txt").write_text("Unrelated article about grain exports.", encoding="utf-8")
+    answer = build_from(tmp_path).engine.ask("Is the door to NATO open?")
+    assert [hit.source for hit in answer.hits] == ["a.txt"]
+
+
+def test_top_k_offset_and_source_filter(engine):
+    first = engine.ask("NATO membership for Ukraine", top_k=2)
+    assert len(first.hits) == 2 and first.more_available
+    following = engine.ask("NATO membership for Ukraine", top_k=2, offset=2)
+    assert not {h.passage for h in first.hits} & {h.passage for h in following.hits}
+    only = engine.ask("Biden military aid", source="004_f1a119c55acebd65.txt", top_k=5)
+    assert only.hits and {h.source for h in only.hits} == {"004_f1a119c55acebd65.txt"}
+
+
+def test_empty_corpus_answers_with_a_reason(tmp_path):
+    answer = build_from(tmp_path).engine.ask("Who is Stoltenberg?")
+    assert answer.hits == () and answer.no_match_reason == "the corpus is empty"
+
+
+def test_one_file_corpus_still_ranks(tmp_path):
+    # One article, so BM25Okapi's own IDF would be zero or negative for most terms.
+    (tmp_path / "only.txt").write_text(
+        "Kiev was hit by missiles.\n\nBelarus launched rockets at a village.\n\nNATO met in Bucharest.",
+        encoding="utf-8",
+    )
+    engine = build_from(tmp_path, passage_tokens=16).engine
+    hit = top(engine, "Which village did Belarus attack with rockets?")
+    assert hit.text == "Belarus launched rockets at a village."
+    assert hit.lines == (3, 3)

@@ -1,0 +1,74 @@
+"""The BM25 index: rank-bm25 underneath, a positive IDF, and spelling variants."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from bot.analyzer import Analyzer
+from bot.index import LuceneIdfBM25, SearchIndex, spelling_key
+from bot.passages import Passage
+
+
+def passages_from(texts):
+    return tuple(Passage("doc.txt", i + 1, i + 1, text) for i, text in enumerate(texts))
+
+
+def test_ranking_matches_rank_bm25_when_idf_agrees():
+    # On random corpora where no term is in more than half the documents, BM25Okapi's IDF and
+    # the Lucene IDF order terms the same way, so the top results agree.
+    rng = random.Random(7)
+    vocabulary = [f"w{i}" for i in range(400)]
+    for _ in range(5):
+        corpus = [rng.sample(vocabulary, rng.randint(5, 30)) for _ in range(300)]
+        ours, theirs = LuceneIdfBM25(corpus), BM25Okapi(corpus)
+        for _ in range(10):
+            query = rng.sample(vocabulary, 3)
+            a, b = ours.get_scores(query), theirs.get_scores(query)
+            top_a = list(np.argsort(-a, kind="stable")[:5])
+            top_b = list(np.argsort(-b, kind="stable")[:5])
+            assert a[top_a[0]] > 0
+            assert top_a[0] == top_b[0]
+
+
+def test_tiny_corpus_scores_stay_positive():
+    # With BM25Okapi, "russia" (in both documents) gets a negative IDF and scores below zero.
+    corpus = [["russia", "ukrain"], ["russia", "belarus"]]
+    assert min(BM25Okapi(corpus).get_scores(["russia"])) < 0
+    assert min(LuceneIdfBM25(corpus).get_scores(["russia"])) > 0
+    single = LuceneIdfBM25([["russia"]])
+    assert single.get_scores(["russia"])[0] > 0
+
+
+def test_empty_index_answers_nothing_without_crashing():
+    index = SearchIndex((), Analyzer())
+    assert index.size == 0
+    assert index.scores({"russia": 1.0}).shape == (0,)
+    assert index.variants("zelensky") == []
+
+
+def test_spelling_key_folds_transliteration():
+    assert spelling_key("kyiv") == spelling_key("kiiv") == "kiv"
+    assert spelling_key("zelenskyy") == spelling_key("zelenski")
+
+
+def test_unknown_names_reach_their_variants(seeds_built):
+    index = seeds_built.engine.index
+    def variant_terms(word):
+        return [v.term for v in index.variants(word)]
+    assert "zelenski" in variant_terms("zelenskyy")
+    assert "kharkov" in variant_terms("kharkiv")
+    assert "mili" in variant_terms("milley")
+    assert "lisichansk" in variant_terms("lysychansk")
+    assert "stoltenberg" in variant_terms("stoltenbergh")
+
+
+def test_known_words_only_reach_vowel_variants(seeds_built):
+    index = seeds_built.engine.index
+    assert [v.term for v in index.variants("kyiv")] == ["kiev"]
+    # "world" is in the corpus: "word" or "would" are other words, not other spellings.
+    assert index.variants("world") == []
+    # "russia" and "russian" are word forms, the stemmer's business.
+    assert "russian" not in [v.term for v in index.variants("russia")]
