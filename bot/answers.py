@@ -35,8 +35,8 @@ class SearchOptions:
     # A passage is an answer when it matches a lot of the question's information (``min_match``,
     # in units of "one term that only one passage has"), or most of it (``min_coverage``, the
     # share of the question's IDF weight it covers), and never with less than MIN_ANY of either.
-    min_match: float = 1.4
-    min_coverage: float = 0.5
+    min_match: float = 1.25
+    min_coverage: float = 0.35
 
 
 @dataclass(frozen=True)
@@ -126,12 +126,15 @@ class Engine:
             importance = self.index.unseen_idf
         return QueryWord(term, importance, matches)
 
+    def ranked(self, question: str, depth: int) -> list[tuple[int, float]]:
+        """(passage position, score) of the ``depth`` best passages, best first: the same scoring
+        as ``ask`` but without the no-match thresholds and duplicate removal (for benchmarks that
+        need a full ranked list)."""
+        scores = self.index.scores(term_weights(self.query_words(question)))
+        return [(position, float(scores[position])) for position in _best_first(scores, depth)]
+
     def _rank(self, words: list[QueryWord], top_k: int, source: str | None, offset: int) -> tuple[tuple[Hit, ...], bool]:
-        weights: dict[str, float] = {}
-        for word in words:
-            for term, weight in word.matches.items():
-                weights[term] = max(weights.get(term, 0.0), weight)
-        scores = self.index.scores(weights)
+        scores = self.index.scores(term_weights(words))
         if source is not None:
             scores = np.where([p.source == source for p in self.index.passages], scores, 0.0)
         wanted = offset + top_k
@@ -185,6 +188,16 @@ class Engine:
         if source is not None:
             return f"nothing in {source} matches the question well enough"
         return "no passage matches enough of the question"
+
+
+def term_weights(words: list[QueryWord]) -> dict[str, float]:
+    """The weighted bag of vocabulary terms a question searches for: each term at the best
+    weight any of the question's words gives it (1.0 as written, less for a spelling variant)."""
+    weights: dict[str, float] = {}
+    for word in words:
+        for term, weight in word.matches.items():
+            weights[term] = max(weights.get(term, 0.0), weight)
+    return weights
 
 
 def _best_first(scores: np.ndarray, count: int) -> list[int]:

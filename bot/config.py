@@ -29,8 +29,8 @@ class EngineSettings:
     k1: float = 1.2
     b: float = 0.75
     fuzzy: bool = True
-    min_match: float = 1.4
-    min_coverage: float = 0.5
+    min_match: float = 1.25
+    min_coverage: float = 0.35
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ def load_engine_settings() -> EngineSettings:
         k1=_env_float("BM25_K1", 1.2, 0.0, 10.0),
         b=_env_float("BM25_B", 0.75, 0.0, 1.0),
         fuzzy=_env_bool("FUZZY_MATCHING", True),
-        min_match=_env_float("MIN_MATCH", 1.4, 0.0, 100.0),
-        min_coverage=_env_float("MIN_COVERAGE", 0.5, 0.0, 1.0),
+        min_match=_env_float("MIN_MATCH", 1.25, 0.0, 100.0),
+        min_coverage=_env_float("MIN_COVERAGE", 0.35, 0.0, 1.0),
     )
 
 
@@ -96,4 +96,103 @@ def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Settings:
     return Settings(
         engine=load_engine_settings(),
         discord_token=os.environ.get("DISCORD_TOKEN", "").strip(),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Discord settings: read only by the Discord layer (``python -m bot run``), so a mistake here
+# never stops the command line from working.
+# --------------------------------------------------------------------------------------------
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+SYNC_MODES = ("global", "guild", "off")
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    dev_guild_id: int | None = None
+    sync_commands: str = "off"  # global | guild | off
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    api_base: str = DEFAULT_API_BASE
+    ask_channel_ids: frozenset[int] = frozenset()
+    message_content_intent: bool = False
+    mod_role_ids: frozenset[int] = frozenset()
+    feedback_log: Path = Path("feedback.jsonl")
+    cooldown_questions: int = 3
+    cooldown_seconds: float = 10.0
+    max_question_chars: int = 500
+    log_level: str = "INFO"
+
+    @property
+    def wants_message_content(self) -> bool:
+        """The privileged Message Content intent is requested only when it is needed."""
+        return self.message_content_intent or bool(self.ask_channel_ids)
+
+
+def _env_id_list(name: str) -> tuple[int, ...]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ()
+    ids: list[int] = []
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise SettingsError(f"{name} must be a comma-separated list of numeric ids, got {part!r}")
+        ids.append(int(part))
+    return tuple(ids)
+
+
+def _env_optional_id(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise SettingsError(f"{name} must be a numeric id, got {raw!r}")
+    return int(raw)
+
+
+def _env_api_base() -> str:
+    raw = os.environ.get("DISCORD_API_BASE", "").strip().rstrip("/")
+    if not raw:
+        return DEFAULT_API_BASE
+    if not raw.startswith(("http://", "https://")):
+        raise SettingsError(f"DISCORD_API_BASE must be an http(s) URL such as {DEFAULT_API_BASE}, got {raw!r}")
+    return raw
+
+
+def load_discord_settings() -> DiscordSettings:
+    """Discord settings from the environment (``load_settings`` has already read ``.env``)."""
+    dev_guild_id = _env_optional_id("DEV_GUILD_ID")
+    sync = os.environ.get("SYNC_COMMANDS", "").strip().lower() or ("guild" if dev_guild_id else "off")
+    if sync not in SYNC_MODES:
+        raise SettingsError(f"SYNC_COMMANDS must be one of {', '.join(SYNC_MODES)}, got {sync!r}")
+    if sync == "guild" and dev_guild_id is None:
+        raise SettingsError("SYNC_COMMANDS=guild needs DEV_GUILD_ID (the server to sync the commands to)")
+    shard_count = _env_int("SHARD_COUNT", 0, 0, 1_000_000) or None
+    shard_ids = _env_id_list("SHARD_IDS") or None
+    if shard_ids is not None:
+        if shard_count is None:
+            raise SettingsError("SHARD_IDS needs SHARD_COUNT (the total number of shards of the bot)")
+        bad = [i for i in shard_ids if i >= shard_count]
+        if bad:
+            raise SettingsError(f"SHARD_IDS must be below SHARD_COUNT ({shard_count}), got {bad}")
+    level = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    return DiscordSettings(
+        dev_guild_id=dev_guild_id,
+        sync_commands=sync,
+        shard_count=shard_count,
+        shard_ids=shard_ids,
+        api_base=_env_api_base(),
+        ask_channel_ids=frozenset(_env_id_list("ASK_CHANNEL_IDS")),
+        message_content_intent=_env_bool("MESSAGE_CONTENT_INTENT", False),
+        mod_role_ids=frozenset(_env_id_list("MOD_ROLE_IDS")),
+        feedback_log=Path(os.environ.get("FEEDBACK_LOG", "").strip() or "feedback.jsonl"),
+        cooldown_questions=_env_int("COOLDOWN_QUESTIONS", 3, 0, 1000),
+        cooldown_seconds=_env_float("COOLDOWN_SECONDS", 10.0, 0.0, 86_400.0),
+        max_question_chars=_env_int("MAX_QUESTION_CHARS", 500, 10, 4000),
+        log_level=level,
     )
