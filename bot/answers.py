@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from .analyzer import Analyzer, Token
 from .index import SearchIndex
 from .passages import Passage, sentence_spans
+from .postings import top_positions
 
 # A variant spelling scores lower than the word as written. An unknown word's variants get
 # more credit than a known word's: "Zelenskyy" (not in the corpus) surely means "Zelensky",
@@ -130,20 +130,21 @@ class Engine:
         """(passage position, score) of the ``depth`` best passages, best first: the same scoring
         as ``ask`` but without the no-match thresholds and duplicate removal (for benchmarks that
         need a full ranked list)."""
-        scores = self.index.scores(term_weights(self.query_words(question)))
-        return [(position, float(scores[position])) for position in _best_first(scores, depth)]
+        scores, touched = self.index.score(term_weights(self.query_words(question)))
+        return [(position, float(scores[position])) for position in top_positions(scores, touched, depth)]
 
     def _rank(self, words: list[QueryWord], top_k: int, source: str | None, offset: int) -> tuple[tuple[Hit, ...], bool]:
-        scores = self.index.scores(term_weights(words))
+        scores, touched = self.index.score(term_weights(words))
         if source is not None:
-            scores = np.where([p.source == source for p in self.index.passages], scores, 0.0)
+            start, end = self.index.source_range(source)
+            touched = [ids[(ids >= start) & (ids < end)] for ids in touched]
         wanted = offset + top_k
-        order = _best_first(scores, wanted * CANDIDATES_PER_RESULT)
+        order = top_positions(scores, touched, wanted * CANDIDATES_PER_RESULT)
         chosen: list[Hit] = []
         chosen_terms: list[set[str]] = []
         more = False
         for position in order:
-            terms = set(self.index.terms_of(position))
+            terms = self.index.terms_of(position)
             match, coverage = self._match(words, terms)
             if not self._answers(match, coverage):
                 continue
@@ -198,16 +199,6 @@ def term_weights(words: list[QueryWord]) -> dict[str, float]:
         for term, weight in word.matches.items():
             weights[term] = max(weights.get(term, 0.0), weight)
     return weights
-
-
-def _best_first(scores: np.ndarray, count: int) -> list[int]:
-    positive = np.flatnonzero(scores > 0)
-    if positive.size == 0:
-        return []
-    if positive.size > count:
-        positive = positive[np.argpartition(-scores[positive], count - 1)[:count]]
-    # Ties break on passage order, so results are deterministic.
-    return sorted(positive.tolist(), key=lambda i: (-scores[i], i))
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

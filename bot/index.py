@@ -1,7 +1,8 @@
 """The BM25 index over passages, and spelling-variant lookup in its vocabulary.
 
-Scoring is rank-bm25's ``BM25Okapi`` on pre-analysed terms, with one deliberate change: the
-Lucene IDF ``log(1 + (N - df + 0.5) / (df + 0.5))``. BM25Okapi's own IDF goes to zero or below
+Scoring is rank-bm25's ``BM25Okapi`` formula on pre-analysed terms, computed over an inverted
+index (``bot.postings``) so a question only touches its terms' postings. One deliberate change:
+the Lucene IDF ``log(1 + (N - df + 0.5) / (df + 0.5))``. BM25Okapi's own IDF goes to zero or below
 for any term in more than half the passages, which on a tiny corpus (one or two articles) makes
 every score zero or negative; the Lucene form is always positive and ranks rare terms first
 just the same.
@@ -24,6 +25,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .analyzer import Analyzer
 from .passages import Passage
+from .postings import Postings, unseen_idf
 
 # Spelling variants: "Zelenskyy"/"Zelensky", "Kyiv"/"Kiev", "Milley"/"Mili". Compared on a
 # transliteration-folded key so y/i and doubled letters do not count as differences.
@@ -83,23 +85,22 @@ def is_word_form(a: str, b: str) -> bool:
 
 @dataclass
 class SearchIndex:
+    """Passages, their BM25 postings, and the vocabulary's spelling keys."""
+
     passages: tuple[Passage, ...]
     analyzer: Analyzer
     params: Bm25Params = field(default_factory=Bm25Params)
-    passage_terms: tuple[tuple[str, ...], ...] = ()
+    postings: Postings | None = None
 
     def __post_init__(self) -> None:
-        if not self.passage_terms:
-            self.passage_terms = tuple(tuple(self.analyzer.analyze(p.text)) for p in self.passages)
-        # rank-bm25 divides by the corpus size: an empty corpus gets no scorer at all.
-        self._bm25 = (
-            LuceneIdfBM25([list(terms) for terms in self.passage_terms], k1=self.params.k1, b=self.params.b)
-            if self.passages
-            else None
-        )
+        if self.postings is None:
+            self.postings = Postings.build(
+                (self.analyzer.analyze(p.text) for p in self.passages), k1=self.params.k1, b=self.params.b
+            )
+        self._source_ranges = _source_ranges(self.passages)
         self._keys_by_initial: dict[str, list[str]] = defaultdict(list)
         self._terms_by_key: dict[str, list[str]] = defaultdict(list)
-        for term in self.vocabulary:
+        for term in self.postings.terms:
             if len(term) >= _MIN_VARIANT_CHARS and term.isalpha():
                 key = spelling_key(term)
                 if key not in self._terms_by_key:
@@ -113,20 +114,25 @@ class SearchIndex:
 
     @property
     def vocabulary(self) -> Sequence[str]:
-        return list(self._bm25.idf) if self._bm25 else []
+        return self.postings.terms
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(self._source_ranges)
 
     def has_term(self, term: str) -> bool:
-        return self._bm25 is not None and term in self._bm25.idf
+        return term in self.postings.term_ids
 
     def idf(self, term: str) -> float:
         """IDF of a term; a term no passage has gets the IDF of the rarest possible term."""
-        if self._bm25 is None:
+        if self.size == 0:
             return 0.0
-        return self._bm25.idf.get(term, self.unseen_idf)
+        term_id = self.postings.term_ids.get(term)
+        return self.unseen_idf if term_id is None else self.postings.idf(term_id)
 
     @property
     def unseen_idf(self) -> float:
-        return math.log(1.0 + (self.size + 0.5) / 0.5)
+        return unseen_idf(self.size)
 
     @property
     def rare_idf(self) -> float:
@@ -135,13 +141,21 @@ class SearchIndex:
 
     def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
         """BM25 score of every passage for a weighted bag of terms."""
-        total = np.zeros(self.size)
-        if self._bm25 is None:
-            return total
+        return self.score(weighted_terms)[0]
+
+    def score(self, weighted_terms: dict[str, float]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Scores of every passage, and the passage ids each known term touched."""
+        scores = np.zeros(self.size, dtype=np.float32)
+        touched: list[np.ndarray] = []
         for term, weight in weighted_terms.items():
-            if weight > 0 and term in self._bm25.idf:
-                total += weight * self._bm25.get_scores([term])
-        return total
+            term_id = self.postings.term_ids.get(term)
+            if weight > 0 and term_id is not None:
+                touched.append(self.postings.accumulate(scores, term_id, weight))
+        return scores, touched
+
+    def source_range(self, source: str) -> tuple[int, int]:
+        """Passages of one file are contiguous: their [start, end) positions ((0, 0) if unknown)."""
+        return self._source_ranges.get(source, (0, 0))
 
     def variants(self, term: str) -> list[Variant]:
         """Vocabulary terms that look like another spelling of ``term`` (never ``term`` itself)."""
@@ -190,8 +204,18 @@ class SearchIndex:
                     found.append(Variant(other, _FORM_SIMILARITY))
         return found[:_MAX_VARIANTS]
 
-    def terms_of(self, position: int) -> tuple[str, ...]:
-        return self.passage_terms[position]
+    def terms_of(self, position: int) -> set[str]:
+        # Re-analysed on demand (the analyzer memoises words): cheaper than keeping every
+        # passage's terms in memory for a million passages.
+        return set(self.analyzer.analyze(self.passages[position].text))
+
+
+def _source_ranges(passages: Sequence[Passage]) -> dict[str, tuple[int, int]]:
+    ranges: dict[str, tuple[int, int]] = {}
+    for position, passage in enumerate(passages):
+        start, _ = ranges.get(passage.source, (position, position))
+        ranges[passage.source] = (start, position + 1)
+    return ranges
 
 
 def build_index(passages: Iterable[Passage], analyzer: Analyzer, params: Bm25Params | None = None) -> SearchIndex:

@@ -10,6 +10,7 @@ from rank_bm25 import BM25Okapi
 from bot.analyzer import Analyzer
 from bot.index import LuceneIdfBM25, SearchIndex, spelling_key
 from bot.passages import Passage
+from bot.postings import Postings, top_positions
 
 
 def passages_from(texts):
@@ -31,6 +32,23 @@ def test_ranking_matches_rank_bm25_when_idf_agrees():
             top_b = list(np.argsort(-b, kind="stable")[:5])
             assert a[top_a[0]] > 0
             assert top_a[0] == top_b[0]
+
+
+def test_inverted_index_scores_equal_rank_bm25_on_random_corpora():
+    rng = random.Random(11)
+    vocabulary = [f"t{i}" for i in range(300)]
+    for k1, b in ((1.2, 0.75), (0.9, 0.4), (1.5, 1.0)):
+        corpus = [rng.choices(vocabulary, k=rng.randint(1, 40)) for _ in range(500)]
+        reference = LuceneIdfBM25(corpus, k1=k1, b=b)
+        postings = Postings.build(corpus, k1=k1, b=b)
+        for _ in range(20):
+            query = rng.sample(vocabulary, rng.randint(1, 5))
+            expected = reference.get_scores(query)
+            scores = np.zeros(len(corpus), dtype=np.float32)
+            touched = [postings.accumulate(scores, postings.term_ids[t], 1.0) for t in query if t in postings.term_ids]
+            np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
+            top = top_positions(scores, touched, 10)
+            assert [round(expected[i], 4) for i in top] == sorted((round(v, 4) for v in expected), reverse=True)[:10]
 
 
 def test_tiny_corpus_scores_stay_positive():
