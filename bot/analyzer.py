@@ -102,7 +102,8 @@ def fold_word(word: str) -> str:
         if unicodedata.combining(char) and kept and kept[-1].isascii():
             continue
         kept.append(char)
-    return unicodedata.normalize("NFC", "".join(kept))
+    # Compatibility forms ("𝓐", "ﬁ") only fold to their plain letters here, so fold case again.
+    return unicodedata.normalize("NFC", "".join(kept)).casefold()
 
 
 def normalize_number(word: str) -> str:

@@ -30,6 +30,7 @@ _ABBREVIATIONS = frozenset(
 # a digit or an opening quote.
 _SENTENCE_END = re.compile(r"""[.!?]+["')\]]*(?=\s+["'(\[]?[A-Z0-9\u00c0-\u024f])""")
 _LAST_WORD = re.compile(r"([\w.]+)$")
+_MAX_ABBREVIATION_CHARS = 12
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 def _is_abbreviation(text: str, period_at: int) -> bool:
     if text[period_at] != ".":
         return False
-    match = _LAST_WORD.search(text, 0, period_at)
+    # Only the word before the period matters; searching from 0 would make long paragraphs
+    # quadratic.
+    match = _LAST_WORD.search(text, max(0, period_at - _MAX_ABBREVIATION_CHARS), period_at)
     if not match:
         return False
     word = match.group(1).strip(".").lower()
