@@ -1,0 +1,102 @@
+"""Chat-style follow-ups on top of the engine: "and what about Belarus?" after an earlier question.
+
+The engine answers one question at a time. A follow-up only makes sense together with the
+question before it, but the new words must win: asked as one text, "How many cruise missiles
+did Russia launch? and what about Belarus?" ranks the missile passage first again, which
+answers the old question, not the new one. So:
+
+1. The earlier and the new question are asked together (the earlier one supplies the topic),
+   and only passages that contain a word of the *new* question are kept.
+2. If none does, the new question is asked on its own.
+3. A follow-up without searchable words of its own ("tell me more", "why?") is the earlier
+   question again, together with it.
+
+Pure and synchronous (the Discord layer runs it off the event loop); no Discord imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..answers import Answer, Engine
+
+# A follow-up keeps this many times more candidates than it shows, to filter them.
+FOLLOW_UP_CANDIDATES = 4
+
+
+@dataclass(frozen=True)
+class Asked:
+    answer: Answer  # answer.question is the question as the member asked it
+    query: str  # what the engine was asked
+    context: str | None  # the earlier question, when it was used
+    must_match: tuple[str, ...] = ()  # follow-up: terms each passage must contain
+
+    @property
+    def remembered(self) -> str:
+        """What a further follow-up should take as the earlier question."""
+        return self.query
+
+
+def ask(
+    engine: Engine,
+    question: str,
+    *,
+    context: str | None = None,
+    top_k: int | None = None,
+    source: str | None = None,
+) -> Asked:
+    if not context:
+        return Asked(engine.ask(question, top_k=top_k, source=source), question, None)
+    combined = f"{context} {question}"
+    new_words = engine.query_words(question)
+    if not new_words:
+        answer = engine.ask(combined, top_k=top_k, source=source)
+        return Asked(_as_question(answer, question), combined, context)
+    must = tuple(sorted({term for word in new_words for term in word.matches}))
+    if must:
+        answer = filtered(engine, combined, must, question=question, top_k=top_k, source=source)
+        if answer.hits:
+            return Asked(answer, combined, context, must)
+    return Asked(engine.ask(question, top_k=top_k, source=source), question, None)
+
+
+def more(
+    engine: Engine,
+    *,
+    question: str,
+    query: str,
+    must_match: tuple[str, ...],
+    top_k: int,
+    source: str | None,
+    offset: int,
+) -> Answer:
+    """The next passages of an earlier answer (the "More" button)."""
+    if must_match:
+        return filtered(engine, query, must_match, question=question, top_k=top_k, source=source, offset=offset)
+    return _as_question(engine.ask(query, top_k=top_k, source=source, offset=offset), question)
+
+
+def filtered(
+    engine: Engine,
+    query: str,
+    must: tuple[str, ...],
+    *,
+    question: str,
+    top_k: int | None,
+    source: str | None,
+    offset: int = 0,
+) -> Answer:
+    """``query``'s passages that contain one of the ``must`` terms, ``offset`` onwards."""
+    top_k = engine.options.top_k if top_k is None else top_k
+    wanted = offset + top_k
+    fetched = engine.ask(query, top_k=wanted * FOLLOW_UP_CANDIDATES, source=source)
+    must_set = set(must)
+    kept = [hit for hit in fetched.hits if any(t.term in must_set for t in engine.analyzer.tokens(hit.text))]
+    hits = tuple(kept[offset:wanted])
+    more_available = len(kept) > wanted or (fetched.more_available and len(kept) >= wanted)
+    reason = None if hits else (fetched.no_match_reason or "no passage matches the new words of the question")
+    return Answer(question, hits, fetched.took_ms, fetched.terms, reason, more_available)
+
+
+def _as_question(answer: Answer, question: str) -> Answer:
+    return Answer(question, answer.hits, answer.took_ms, answer.terms, answer.no_match_reason, answer.more_available)
