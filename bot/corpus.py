@@ -37,7 +37,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _TERMINAL = ('.', '!', '?', '"', "'", ')', ']', ':', ';')
 # "Headline text - SiteName": a short trailing site name after a dash or a pipe.
-_SITE_SUFFIX = re.compile(r"\s+[-|]\s+([^\s.!?][^.!?]{1,30})$")
+_SITE_SUFFIX = re.compile(r"(?<=\S{2})\s+[-|]\s+([^\s.!?|][^.!?|]{1,30})$")
+# Below this length a line is only a teaser when it is cut mid-word: shorter lines that are
+# prefixes of others are usually list items or headings, not scraping leftovers.
+_LONG_TEASER_CHARS = 100
 _PREFIX_KEY_CHARS = 24
 _MIN_TRUNCATED_CHARS = 30
 _NEAR_PREFIX_RATIO = 85.0
@@ -216,7 +219,10 @@ def _is_truncated_copy(short: str, long: str) -> bool:
     if len(long) <= len(short):
         return False
     short_folded, head = short.casefold(), long[: len(short)].casefold()
-    return short_folded == head or fuzz.ratio(short_folded, head) >= _NEAR_PREFIX_RATIO
+    if short_folded == head:
+        cut_mid_word = long[len(short) - 1].isalnum() and long[len(short)].isalnum()
+        return cut_mid_word or len(short) >= _LONG_TEASER_CHARS
+    return len(short) >= _LONG_TEASER_CHARS and fuzz.ratio(short_folded, head) >= _NEAR_PREFIX_RATIO
 
 
 def group_paragraphs(lines: list[Line], kept: set[int]) -> tuple[tuple[Line, ...], ...]:

@@ -57,6 +57,18 @@ def test_verbatim_repeats_inside_an_article_are_dropped():
     assert [line.number for line in document.lines] == [1, 2]
 
 
+def test_list_items_and_tables_are_not_mistaken_for_noise():
+    text = (
+        "- Run the installer with the default options\n"
+        "- Run the installer with the default options and a proxy.\n"
+        "| Kyiv | capital | yes |\n"
+        "| Lviv | city | yes |\n"
+        "| Odesa | port | yes |\n"
+    )
+    document = clean_document("notes.md", text)
+    assert [line.text for line in document.lines] == text.splitlines()
+
+
 def test_short_lines_are_not_mistaken_for_truncated_copies():
     document = clean_document("a.txt", "Russia\nRussia and Belarus are getting closer.\n")
     assert [line.number for line in document.lines] == [1, 2]
