@@ -24,8 +24,8 @@ KNOWN_WORD_VARIANT_WEIGHT = 0.3
 # Passages whose terms overlap this much (Jaccard) with a better one are the same quote twice.
 DUPLICATE_OVERLAP = 0.6
 CANDIDATES_PER_RESULT = 8
-MIN_ANY_MATCH = 0.5
-MIN_ANY_COVERAGE = 0.15
+MIN_ANY_MATCH = 0.75
+MIN_ANY_COVERAGE = 0.2
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class SearchOptions:
     # in units of "one term that only one passage has"), or most of it (``min_coverage``, the
     # share of the question's IDF weight it covers), and never with less than MIN_ANY of either.
     min_match: float = 1.25
-    min_coverage: float = 0.35
+    min_coverage: float = 0.5
 
 
 @dataclass(frozen=True)

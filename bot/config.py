@@ -30,7 +30,7 @@ class EngineSettings:
     b: float = 0.75
     fuzzy: bool = True
     min_match: float = 1.25
-    min_coverage: float = 0.35
+    min_coverage: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def load_engine_settings() -> EngineSettings:
         b=_env_float("BM25_B", 0.75, 0.0, 1.0),
         fuzzy=_env_bool("FUZZY_MATCHING", True),
         min_match=_env_float("MIN_MATCH", 1.25, 0.0, 100.0),
-        min_coverage=_env_float("MIN_COVERAGE", 0.35, 0.0, 1.0),
+        min_coverage=_env_float("MIN_COVERAGE", 0.5, 0.0, 1.0),
     )
 
 
