@@ -24,7 +24,7 @@ KNOWN_WORD_VARIANT_WEIGHT = 0.3
 # Passages whose terms overlap this much (Jaccard) with a better one are the same quote twice.
 DUPLICATE_OVERLAP = 0.6
 CANDIDATES_PER_RESULT = 8
-MIN_ANY_MATCH = 0.75
+MIN_ANY_MATCH = 0.5
 MIN_ANY_COVERAGE = 0.2
 
 

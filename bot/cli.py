@@ -1,4 +1,4 @@
-"""The command line: ``python -m bot [ask|index|eval|run]``.
+"""The command line: ``python -m bot [ask|index|eval|eval-beir|run]``.
 
 With no command, the bot connects to Discord when ``DISCORD_TOKEN`` is set, and otherwise
 opens a question prompt in the terminal so a fresh checkout is useful at once.
@@ -11,9 +11,11 @@ import dataclasses
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Iterable, Sequence, TextIO
 
+from .beir import BeirFormatError, BeirParams, evaluate_beir, load_beir
 from .build import Built, build_engine
 from .config import EngineSettings, SettingsError, load_settings
 from .corpus import CorpusError
@@ -44,6 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     _add_corpus_option(ev)
 
+    beir = commands.add_parser("eval-beir", help="nDCG@10, Recall@100 and MRR@10 on a BEIR dataset folder")
+    beir.add_argument("dataset", type=Path, metavar="DIR", help="folder with corpus.jsonl, queries.jsonl, qrels/test.tsv")
+    beir.add_argument("--json", action="store_true")
+    beir.add_argument("--k1", type=float, default=None, metavar="X", help="BM25 k1 (default BM25_K1, 1.2)")
+    beir.add_argument("--b", type=float, default=None, metavar="Y", help="BM25 b (default BM25_B, 0.75)")
+    beir.add_argument("--no-stem", action="store_true", help="no Snowball stemming")
+    beir.add_argument("--no-stopwords", action="store_true", help="keep stopwords")
+    beir.add_argument("--no-fuzzy", action="store_true", help="no spelling-variant expansion (default FUZZY_MATCHING)")
+
     run = commands.add_parser("run", help="connect to Discord (needs DISCORD_TOKEN)")
     _add_corpus_option(run)
     return parser
@@ -71,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return interactive(engine_settings, sys.stdin, sys.stdout)
     if args.command == "run":
         return run_discord(settings, engine_settings)
+    if args.command == "eval-beir":
+        return run_eval_beir(args, engine_settings)
 
     built = _build_or_explain(engine_settings)
     if built is None:
@@ -167,6 +180,38 @@ def run_eval(built: Built, path: Path, *, as_json: bool) -> int:
         for miss in report["misses"]:
             got = ", ".join(miss["got"]) or "no result"
             print(f"  [{miss['kind']}] {miss['question']}\n      expected {miss['expected']}, got {got}")
+    return 0
+
+
+def run_eval_beir(args: argparse.Namespace, settings: EngineSettings) -> int:
+    params = BeirParams(
+        k1=settings.k1 if args.k1 is None else args.k1,
+        b=settings.b if args.b is None else args.b,
+        stem=not args.no_stem,
+        stopwords=not args.no_stopwords,
+        fuzzy=settings.fuzzy and not args.no_fuzzy,
+    )
+    if params.k1 < 0 or not 0 <= params.b <= 1:
+        print("--k1 must be 0 or more and --b between 0 and 1", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        dataset = load_beir(args.dataset)
+    except BeirFormatError as error:
+        print(f"Cannot read the BEIR dataset: {error}", file=sys.stderr)
+        return 2
+    report = evaluate_beir(dataset, params, load_seconds=time.perf_counter() - started).as_dict()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    options = ", ".join(f"{name}={value}" for name, value in report["params"].items())
+    print(f"Dataset:   {report['dataset']} ({report['documents']} documents, {report['queries']} queries)")
+    print(f"Settings:  {options}")
+    print(f"{'nDCG@10':>10}{'R@100':>10}{'MRR@10':>10}{'build s':>10}{'queries/s':>11}")
+    print(
+        f"{report['ndcg@10']:>10.4f}{report['recall@100']:>10.4f}{report['mrr@10']:>10.4f}"
+        f"{report['build_seconds']:>10.2f}{report['queries_per_second']:>11.1f}"
+    )
     return 0
 
 
