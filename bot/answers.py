@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from .analyzer import Analyzer, Token
 from .index import SearchIndex
 from .passages import Passage, sentence_spans
-from .postings import top_positions
 
 # A variant spelling scores lower than the word as written. An unknown word's variants get
 # more credit than a known word's: "Zelenskyy" (not in the corpus) surely means "Zelensky",
@@ -130,20 +129,15 @@ class Engine:
         """(passage position, score) of the ``depth`` best passages, best first: the same scoring
         as ``ask`` but without the no-match thresholds and duplicate removal (for benchmarks that
         need a full ranked list)."""
-        scores, touched = self.index.score(term_weights(self.query_words(question)))
-        return [(position, float(scores[position])) for position in top_positions(scores, touched, depth)]
+        return self.index.top(term_weights(self.query_words(question)), depth)
 
     def _rank(self, words: list[QueryWord], top_k: int, source: str | None, offset: int) -> tuple[tuple[Hit, ...], bool]:
-        scores, touched = self.index.score(term_weights(words))
-        if source is not None:
-            start, end = self.index.source_range(source)
-            touched = [ids[(ids >= start) & (ids < end)] for ids in touched]
         wanted = offset + top_k
-        order = top_positions(scores, touched, wanted * CANDIDATES_PER_RESULT)
+        ranked = self.index.top(term_weights(words), wanted * CANDIDATES_PER_RESULT, source)
         chosen: list[Hit] = []
         chosen_terms: list[set[str]] = []
         more = False
-        for position in order:
+        for position, score in ranked:
             terms = self.index.terms_of(position)
             match, coverage = self._match(words, terms)
             if not self._answers(match, coverage):
@@ -153,7 +147,7 @@ class Engine:
             if len(chosen) == wanted:
                 more = True
                 break
-            chosen.append(self._hit(self.index.passages[position], float(scores[position]), match, coverage, words))
+            chosen.append(self._hit(self.index.passages[position], score, match, coverage, words))
             chosen_terms.append(terms)
         return tuple(chosen[offset:]), more
 

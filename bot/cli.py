@@ -1,4 +1,4 @@
-"""The command line: ``python -m bot [ask|index|eval|eval-beir|run]``.
+"""The command line: ``python -m bot [ask|index|eval|eval-beir|run|bench]``.
 
 With no command, the bot connects to Discord when ``DISCORD_TOKEN`` is set, and otherwise
 opens a question prompt in the terminal so a fresh checkout is useful at once.
@@ -21,6 +21,7 @@ from .config import EngineSettings, SettingsError, load_settings
 from .corpus import CorpusError
 from .evaluation import QuestionFileError, evaluate, load_questions
 from .formatting import answer_to_json, format_answer_for_terminal
+from .progress import TerminalProgress
 
 log = logging.getLogger("bot.cli")
 
@@ -57,11 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="connect to Discord (needs DISCORD_TOKEN)")
     _add_corpus_option(run)
+
+    bench = commands.add_parser("bench", help="speed benchmark against rank-bm25 and bm25s on the news corpus")
+    from .bench import add_arguments  # the benchmark's own options, next to its code
+
+    add_arguments(bench)
     return parser
 
 
 def _add_corpus_option(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that builds the index."""
     parser.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="corpus folder (default CORPUS_DIR, seeds/)")
+    parser.add_argument("--no-cache", action="store_true", help="rebuild the index instead of using INDEX_CACHE_DIR")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine_settings = settings.engine
     if getattr(args, "corpus", None) is not None:
         engine_settings = dataclasses.replace(engine_settings, corpus_dir=args.corpus)
+    if getattr(args, "no_cache", False):
+        engine_settings = dataclasses.replace(engine_settings, cache_dir=None)
 
     if args.command is None:
         if settings.discord_token:
@@ -84,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_discord(settings, engine_settings)
     if args.command == "eval-beir":
         return run_eval_beir(args, engine_settings)
+    if args.command == "bench":
+        from .bench import run_benchmark
+
+        return run_benchmark(args)
 
     built = _build_or_explain(engine_settings)
     if built is None:
@@ -96,21 +110,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _build_or_explain(settings: EngineSettings) -> Built | None:
+    progress = TerminalProgress(sys.stderr)  # drawn only on a terminal
     try:
-        return build_engine(settings)
+        return build_engine(settings, progress=progress)
     except CorpusError as error:
         print(f"Cannot read the corpus: {error}. Set CORPUS_DIR or pass --corpus DIR.", file=sys.stderr)
         return None
+    finally:
+        progress.close()
 
 
 def _questions_from(arguments: list[str], stdin: TextIO) -> Iterable[str]:
     for argument in arguments:
         if argument == "-":
+            if hasattr(stdin, "reconfigure"):
+                stdin.reconfigure(errors="replace")  # a stray non-UTF-8 byte is not worth a crash
             for line in stdin:
                 if line.strip():
                     yield line.rstrip("\n")
         else:
-            yield argument
+            yield _valid_text(argument)
+
+
+def _valid_text(argument: str) -> str:
+    """Python hands undecodable argv bytes over as lone surrogates, which nothing can print."""
+    return argument.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def ask(built: Built, questions: list[str], *, as_json: bool, top_k: int | None) -> int:
@@ -139,6 +163,8 @@ def index_report_dict(built: Built) -> dict:
         "terms": report.terms,
         "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
         "seconds": round(report.seconds, 4),
+        "cache": report.cache,  # off | cold | hit | updated
+        "files_read": report.files_read,
     }
 
 
@@ -151,7 +177,7 @@ def print_index_report(built: Built, *, as_json: bool) -> int:
     print(f"Documents: {data['documents']}")
     print(f"Passages:  {data['passages']}")
     print(f"Terms:     {data['terms']}")
-    print(f"Built in:  {data['seconds']:.3f} s")
+    print(f"Built in:  {data['seconds']:.3f} s ({data['files_read']} file(s) read; index cache: {data['cache']})")
     if data["skipped"]:
         print(f"Skipped:   {len(data['skipped'])} file(s)")
         for skipped in data["skipped"]:

@@ -31,6 +31,8 @@ class EngineSettings:
     fuzzy: bool = True
     min_match: float = 1.25
     min_coverage: float = 0.5
+    # Where the index is kept between runs (INDEX_CACHE_DIR); None: rebuild every time.
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,20 @@ def load_engine_settings() -> EngineSettings:
         fuzzy=_env_bool("FUZZY_MATCHING", True),
         min_match=_env_float("MIN_MATCH", 1.25, 0.0, 100.0),
         min_coverage=_env_float("MIN_COVERAGE", 0.5, 0.0, 1.0),
+        cache_dir=_env_cache_dir(),
     )
+
+
+DEFAULT_INDEX_CACHE_DIR = ".cache/corpus-bot"
+
+
+def _env_cache_dir() -> Path | None:
+    """INDEX_CACHE_DIR: a folder (default .cache/corpus-bot under the working folder), or
+    "off" to rebuild the index on every start."""
+    raw = os.environ.get("INDEX_CACHE_DIR", "").strip()
+    if raw.lower() in {"off", "none", "false", "0"}:
+        return None
+    return Path(raw or DEFAULT_INDEX_CACHE_DIR)
 
 
 def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Settings:

@@ -6,13 +6,19 @@ a passage can always be cited as ``file.txt:12-14``.
 
 from __future__ import annotations
 
+import hashlib
+import operator
 import os
 import re
 import unicodedata
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
+from typing import Mapping, Sequence
 
+import numpy as np
 from rapidfuzz import fuzz
 
 CORPUS_SUFFIXES = (".txt", ".md")
@@ -44,6 +50,7 @@ _LONG_TEASER_CHARS = 100
 _PREFIX_KEY_CHARS = 24
 _MIN_TRUNCATED_CHARS = 30
 _NEAR_PREFIX_RATIO = 85.0
+_SITE_SUFFIX_SPAN = 34
 
 
 @dataclass(frozen=True)
@@ -71,8 +78,37 @@ class SkippedFile:
 @dataclass(frozen=True)
 class Corpus:
     root: Path
-    documents: tuple[Document, ...]
+    documents: Sequence[Document]  # a tuple, or read again from disk on access (see LazyDocuments)
     skipped: tuple[SkippedFile, ...]
+    # Source → hash of the file's bytes when it was indexed: what a reload compares.
+    digests: Mapping[str, str] = field(default_factory=dict)
+
+
+class LazyDocuments(Sequence[Document]):
+    """The indexed articles, read and cleaned again when asked for.
+
+    The index keeps passages, not whole documents, so a large corpus is not held in memory
+    twice; a document read here is the file as it is now on disk.
+    """
+
+    def __init__(self, root: Path, sources: Sequence[str]) -> None:
+        self.root = root
+        self.sources = sources
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        source = self.sources[position]
+        result = read_and_clean(source, self.root / source)
+        return result if isinstance(result, Document) else Document(source, ())
+
+
+def content_digest(data: bytes) -> str:
+    """Hash of a file's bytes (the key of its analysed passages in the index cache)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class CorpusError(Exception):
@@ -85,6 +121,37 @@ def normalize_text(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def normalize_lines(lines: list[str]) -> list[str]:
+    r"""``normalize_text`` of every line, done on the whole file at once.
+
+    One C call per step for the file instead of one per line (5x faster on news). Equal to the
+    per-line version because the lines are joined with a newline, which none of the steps creates,
+    removes or combines with a neighbour (NFKC never composes across it), and because
+    ``str.split()`` and the regex ``\s`` agree on what whitespace is.
+    """
+    if not lines:
+        return []
+    text = "\n".join(lines)
+    if not text.isascii():  # NFKC, the typography table and the invisibles only touch non-ASCII
+        text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY))
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(" ", text)
+    if text.isascii() and _single_spaced(text):
+        return text.split("\n")
+    return [" ".join(line.split()) for line in text.split("\n")]
+
+
+def _single_spaced(text: str) -> bool:
+    """True when collapsing whitespace would change none of the lines of ASCII ``text``.
+
+    After the control characters are gone, an ASCII line's only whitespace is spaces and tabs.
+    """
+    return (
+        "  " not in text and "\t" not in text and " \n" not in text and "\n " not in text
+        and not text.startswith(" ") and not text.endswith(" ")
+    )
 
 
 def decode_bytes(data: bytes) -> str:
@@ -102,55 +169,166 @@ def looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
 
 
-def find_corpus_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
+@dataclass(frozen=True)
+class CorpusListing:
+    """The article files of a corpus folder, sorted by source, with what ``stat`` says of each.
+
+    A list and an array rather than one object per file: a million-passage corpus has half a
+    million files, and a restart only compares these against the index cache.
+    """
+
+    root: Path
+    sources: list[str]  # path relative to the folder, forward slashes, sorted
+    stats: np.ndarray  # int64[F, 4]: FileStat of each file
+    skipped: list[SkippedFile]
+
+    def path(self, position: int) -> str:
+        """Where to open a file."""
+        return os.path.join(self.root, *self.sources[position].split("/"))
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.path(i) for i in range(len(self.sources))]
+
+    def stat(self, position: int) -> "FileStat":
+        return tuple(self.stats[position].tolist())  # type: ignore[return-value]
+
+
+# (size, mtime_ns, ctime_ns, inode) of a file (of its target, for a symlink): together they
+# change whenever the file's contents can have changed.
+FileStat = tuple[int, int, int, int]
+_SUFFIXES = frozenset(CORPUS_SUFFIXES)
+
+
+def scan_corpus(root: str | os.PathLike[str]) -> CorpusListing:
     """Every .txt/.md file under ``root``, recursively, in a stable order.
 
     Symlinked folders are not descended (no loops); a symlinked file is read only when it
     points inside the corpus folder.
     """
-    if not root.exists():
-        raise CorpusError(f"corpus folder {str(root)!r} does not exist")
-    if not root.is_dir():
-        raise CorpusError(f"corpus path {str(root)!r} is not a folder")
-    resolved_root = root.resolve()
-    files: list[Path] = []
-    skipped: list[SkippedFile] = []
-
-    def on_error(error: OSError) -> None:
-        where = Path(error.filename) if error.filename else root
-        skipped.append(SkippedFile(_relative(where, root), f"cannot list folder: {error.strerror}"))
-
-    for folder, subfolders, names in os.walk(root, onerror=on_error, followlinks=False):
-        subfolders.sort()
-        for name in sorted(names):
-            path = Path(folder) / name
-            if path.suffix.lower() not in CORPUS_SUFFIXES:
-                continue
-            if path.is_symlink() and not _inside(path.resolve(), resolved_root):
-                skipped.append(SkippedFile(_relative(path, root), "symlink points outside the corpus folder"))
-                continue
-            files.append(path)
-    files.sort(key=lambda p: _relative(p, root))
-    return files, skipped
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+    root_path = Path(root)
+    if not root_path.exists():
+        raise CorpusError(f"corpus folder {str(root_path)!r} does not exist")
+    if not root_path.is_dir():
+        raise CorpusError(f"corpus path {str(root_path)!r} is not a folder")
+    walker = _Walker(os.path.realpath(root_path))
+    if os.scandir in os.supports_fd:
+        # Listing by folder descriptor makes every stat a one-name lookup (25% faster on big
+        # folders than resolving the whole path again).
+        try:
+            fd = os.open(root_path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError as error:
+            walker.skipped.append(SkippedFile(".", f"cannot list folder: {error.strerror}"))
+        else:
+            walker.walk(fd, str(root_path), "")
+    else:  # pragma: no cover - Windows
+        walker.walk(str(root_path), str(root_path), "")
+    sources = walker.sources
+    stats = np.frombuffer(walker.stats, dtype=np.int64).reshape(-1, 4)
+    # Folders are walked in name order, so this is nearly sorted already (and timsort cheap).
+    order = sorted(range(len(sources)), key=sources.__getitem__)
+    if order != list(range(len(sources))):
+        sources, stats = [sources[i] for i in order], stats[order]
+    return CorpusListing(root_path, sources, stats, walker.skipped)
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+class _Walker:
+    def __init__(self, resolved_root: str) -> None:
+        self.resolved_root = resolved_root
+        self.sources: list[str] = []
+        self.stats = array("q")
+        self.skipped: list[SkippedFile] = []
+
+    def walk(self, folder_or_fd: int | str, folder: str, prefix: str) -> None:
+        """List one folder (by descriptor, which it closes, or by path) and its subfolders.
+
+        The per-file work is kept to a few C calls: a restart lists every file of the corpus.
+        """
+        by_fd = isinstance(folder_or_fd, int)
+        try:
+            try:
+                with os.scandir(folder_or_fd) as listing:
+                    entries = sorted(listing, key=_entry_name)
+            except OSError as error:
+                self.skipped.append(SkippedFile(prefix.rstrip("/") or ".", f"cannot list folder: {error.strerror}"))
+                return
+            sources, add_stat = self.sources, self.stats.extend
+            for entry in entries:
+                name = entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    self._descend(folder_or_fd if by_fd else None, folder, prefix, name)
+                    continue
+                dot = name.rfind(".")
+                if dot <= 0 or name[dot:].lower() not in _SUFFIXES:
+                    continue
+                if entry.is_symlink() and not _inside_folder(os.path.realpath(os.path.join(folder, name)), self.resolved_root):
+                    self.skipped.append(SkippedFile(prefix + name, "symlink points outside the corpus folder"))
+                    continue
+                try:
+                    stat = entry.stat()
+                except OSError as error:
+                    self.skipped.append(SkippedFile(prefix + name, describe_read_error(error)))
+                    continue
+                if not S_ISREG(stat.st_mode):
+                    if not S_ISDIR(stat.st_mode):  # a symlink to a folder is a folder we do not descend
+                        self.skipped.append(SkippedFile(prefix + name, "not a regular file"))
+                    continue
+                sources.append(prefix + name)
+                add_stat((stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
+        finally:
+            if by_fd:
+                os.close(folder_or_fd)
+
+    def _descend(self, fd: int | None, folder: str, prefix: str, name: str) -> None:
+        path = os.path.join(folder, name)
+        if fd is None:  # pragma: no cover - Windows
+            self.walk(path, path, prefix + name + "/")
+            return
+        try:
+            child = os.open(name, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0), dir_fd=fd)
+        except OSError as error:
+            self.skipped.append(SkippedFile(prefix + name, f"cannot list folder: {error.strerror}"))
+            return
+        self.walk(child, path, prefix + name + "/")
 
 
-def read_text_file(path: Path) -> str:
+_entry_name = operator.attrgetter("name")
+
+
+def find_corpus_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """Every .txt/.md file under ``root`` (see ``scan_corpus``), as paths."""
+    listing = scan_corpus(root)
+    return [Path(path) for path in listing.paths], listing.skipped
+
+
+def _inside_folder(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def read_text_file(path: str | os.PathLike[str]) -> str:
     """The file's text; raises ``ValueError`` with a human reason when it is not an article."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"too large ({size / 1e6:.0f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
-    data = path.read_bytes()
+    return decode_article(read_file_bytes(path))
+
+
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The file's bytes (``os.read``: a third of ``open().read()``'s cost on small files)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"too large ({size / 1e6:.0f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
+        chunks = []
+        while chunk := os.read(fd, max(size + 1, 65536)):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > MAX_FILE_BYTES:
+                raise ValueError(f"too large (> {MAX_FILE_BYTES / 1e6:.0f} MB)")
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def decode_article(data: bytes) -> str:
+    """Text of an article file's bytes; ``ValueError`` when they are not text."""
     if looks_binary(data):
         raise ValueError("binary file, not text")
     return decode_bytes(data)
@@ -158,25 +336,32 @@ def read_text_file(path: Path) -> str:
 
 def clean_document(source: str, raw_text: str) -> Document:
     """Normalise lines, drop repeated and truncated copies, and group lines into paragraphs."""
-    numbered = [Line(number, normalize_text(text)) for number, text in enumerate(raw_text.splitlines(), 1)]
-    numbered = strip_site_suffixes(numbered)
-    kept = set(number for number in drop_noise_lines([line for line in numbered if line.text]))
-    return Document(source, group_paragraphs(numbered, kept))
+    texts = strip_site_suffixes(normalize_lines(raw_text.splitlines()))
+    lines = [Line(number, text) for number, text in enumerate(texts, 1) if text]
+    kept = set(drop_noise_lines(lines))
+    return Document(source, group_paragraphs(texts, lines, kept))
 
 
-def strip_site_suffixes(lines: list[Line]) -> list[Line]:
+def strip_site_suffixes(texts: list[str]) -> list[str]:
     """Remove a trailing " - SiteName" that several lines of the same file end with."""
-    suffixes = Counter(match.group(1) for line in lines if (match := _SITE_SUFFIX.search(line.text)))
+    matches = [_site_suffix(text) for text in texts]
+    suffixes = Counter(match.group(1) for match in matches if match)
     repeated = {suffix for suffix, count in suffixes.items() if count >= 2}
     if not repeated:
-        return lines
-    cleaned = []
-    for line in lines:
-        match = _SITE_SUFFIX.search(line.text)
-        if match and match.group(1) in repeated:
-            line = Line(line.number, line.text[: match.start()].rstrip())
-        cleaned.append(line)
-    return cleaned
+        return texts
+    return [
+        text[: match.start()].rstrip() if match and match.group(1) in repeated else text
+        for text, match in zip(texts, matches)
+    ]
+
+
+def _site_suffix(text: str) -> re.Match[str] | None:
+    # On a normalised line (single spaces) a match is " - " plus at most 31 characters, so it
+    # lies in the last 34: checking those first skips the regex on almost every line.
+    tail = text[-_SITE_SUFFIX_SPAN:]
+    if " - " not in tail and " | " not in tail:
+        return None
+    return _SITE_SUFFIX.search(text)
 
 
 def drop_noise_lines(lines: list[Line]) -> list[int]:
@@ -199,11 +384,20 @@ def find_truncated_copies(lines: list[Line]) -> set[int]:
     teaser is sometimes an earlier wording of the paragraph, so a near-identical prefix counts.
     Lines are bucketed by their first characters so this stays linear on big files.
     """
-    buckets: dict[str, list[Line]] = defaultdict(list)
+    buckets: dict[str, list[Line]] = {}
+    shared = False
     for line in lines:
         if len(line.text) >= _MIN_TRUNCATED_CHARS:
-            buckets[line.text[:_PREFIX_KEY_CHARS].casefold()].append(line)
+            key = line.text[:_PREFIX_KEY_CHARS].casefold()
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = [line]
+            else:
+                bucket.append(line)
+                shared = True
     truncated: set[int] = set()
+    if not shared:  # every line starts differently: the common case, nothing to compare
+        return truncated
     for bucket in buckets.values():
         if len(bucket) < 2:
             continue
@@ -225,16 +419,23 @@ def _is_truncated_copy(short: str, long: str) -> bool:
     return len(short) >= _LONG_TEASER_CHARS and fuzz.ratio(short_folded, head) >= _NEAR_PREFIX_RATIO
 
 
-def group_paragraphs(lines: list[Line], kept: set[int]) -> tuple[tuple[Line, ...], ...]:
+def group_paragraphs(texts: list[str], lines: list[Line], kept: set[int]) -> tuple[tuple[Line, ...], ...]:
     """Paragraphs are runs of non-blank lines; a file without blank lines has one per line.
 
-    Dropped lines end a paragraph as a blank line would, so the text around a removed teaser is
-    not glued together.
+    ``texts`` are all lines of the file (blank ones too), ``lines`` the non-blank ones. Dropped
+    lines end a paragraph as a blank line would, so the text around a removed teaser is not
+    glued together.
     """
-    has_blank_lines = any(not line.text for line in lines)
+    has_blank_lines = len(lines) < len(texts)
     paragraphs: list[tuple[Line, ...]] = []
     current: list[Line] = []
+    previous = 0
     for line in lines:
+        # A gap in the numbers is a blank line.
+        if current and line.number != previous + 1:
+            paragraphs.append(tuple(current))
+            current = []
+        previous = line.number
         if line.number not in kept:
             if current:
                 paragraphs.append(tuple(current))
@@ -249,27 +450,37 @@ def group_paragraphs(lines: list[Line], kept: set[int]) -> tuple[tuple[Line, ...
     return tuple(paragraphs)
 
 
+def read_and_clean(source: str, path: str | os.PathLike[str], digests: dict[str, str] | None = None) -> Document | SkippedFile:
+    """One article file, cleaned; or why it is skipped. Records the file's hash in ``digests``."""
+    try:
+        data = read_file_bytes(path)
+        text = decode_article(data)
+    except (OSError, ValueError) as error:
+        return SkippedFile(source, describe_read_error(error))
+    document = clean_document(source, text)
+    if not document.paragraphs:
+        return SkippedFile(source, "no text")
+    if digests is not None:
+        digests[source] = content_digest(data)
+    return document
+
+
 def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     """Read and clean every article under ``root``; unreadable files are skipped, not fatal."""
-    root_path = Path(root)
-    paths, skipped = find_corpus_files(root_path)
+    listing = scan_corpus(root)
+    skipped = list(listing.skipped)
     documents: list[Document] = []
-    for path in paths:
-        source = _relative(path, root_path)
-        try:
-            text = read_text_file(path)
-        except (OSError, ValueError) as error:
-            skipped.append(SkippedFile(source, _describe_read_error(error)))
-            continue
-        document = clean_document(source, text)
-        if not document.paragraphs:
-            skipped.append(SkippedFile(source, "no text"))
-            continue
-        documents.append(document)
-    return Corpus(root_path, tuple(documents), tuple(sorted(skipped, key=lambda s: s.source)))
+    digests: dict[str, str] = {}
+    for source, path in zip(listing.sources, listing.paths):
+        result = read_and_clean(source, path, digests)
+        if isinstance(result, SkippedFile):
+            skipped.append(result)
+        else:
+            documents.append(result)
+    return Corpus(listing.root, tuple(documents), tuple(sorted(skipped, key=lambda s: s.source)), digests)
 
 
-def _describe_read_error(error: OSError | ValueError) -> str:
+def describe_read_error(error: OSError | ValueError) -> str:
     if isinstance(error, PermissionError):
         return "permission denied"
     if isinstance(error, FileNotFoundError):

@@ -16,6 +16,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -25,7 +26,9 @@ from rapidfuzz.distance import Levenshtein
 
 from .analyzer import Analyzer
 from .passages import Passage
-from .postings import Postings, unseen_idf
+from .passage_store import PassageStore
+from .postings import ForwardIndex, Postings, unseen_idf
+from .topk import TopK
 
 # Spelling variants: "Zelenskyy"/"Zelensky", "Kyiv"/"Kiev", "Milley"/"Mili". Compared on a
 # transliteration-folded key so y/i and doubled letters do not count as differences.
@@ -60,6 +63,7 @@ class Variant:
     similarity: float  # 1.0 = same spelling key, lower = further apart
 
 
+@lru_cache(maxsize=1 << 20)  # a reload sees the same vocabulary again
 def spelling_key(term: str) -> str:
     for old, new in _KEY_FOLDS:
         term = term.replace(old, new)
@@ -87,26 +91,34 @@ def is_word_form(a: str, b: str) -> bool:
 class SearchIndex:
     """Passages, their BM25 postings, and the vocabulary's spelling keys."""
 
-    passages: tuple[Passage, ...]
+    passages: Sequence[Passage]  # a tuple, or a PassageStore that decodes passages on demand
     analyzer: Analyzer
     params: Bm25Params = field(default_factory=Bm25Params)
     postings: Postings | None = None
+    forward: ForwardIndex | None = None  # each passage's terms (built from the passages if not given)
 
     def __post_init__(self) -> None:
         if self.postings is None:
-            self.postings = Postings.build(
-                (self.analyzer.analyze(p.text) for p in self.passages), k1=self.params.k1, b=self.params.b
-            )
-        self._source_ranges = _source_ranges(self.passages)
-        self._keys_by_initial: dict[str, list[str]] = defaultdict(list)
+            if self.forward is None:
+                self.forward = ForwardIndex.from_terms(self.analyzer.analyze(p.text) for p in self.passages)
+            self.postings = Postings.from_forward(self.forward, k1=self.params.k1, b=self.params.b)
+        self._top_k = TopK(self.postings)
+        self._source_ranges = None if isinstance(self.passages, PassageStore) else _source_ranges(self.passages)
+        # Spelling keys by first letter and length: a lookup only compares keys whose length is
+        # within the allowed distance (the others are further away by length alone).
+        self._keys_by_shape: dict[tuple[str, int], list[str]] = defaultdict(list)
+        # A known word only reaches keys with its consonants (see variants): those, by skeleton.
+        self._keys_by_skeleton: dict[tuple[str, str], list[str]] = defaultdict(list)
         self._terms_by_key: dict[str, list[str]] = defaultdict(list)
         for term in self.postings.terms:
             if len(term) >= _MIN_VARIANT_CHARS and term.isalpha():
                 key = spelling_key(term)
                 if key not in self._terms_by_key:
-                    self._keys_by_initial[key[0]].append(key)
+                    self._keys_by_shape[key[0], len(key)].append(key)
+                    self._keys_by_skeleton[key[0], consonants(key)].append(key)
                 self._terms_by_key[key].append(term)
-        self._sorted_terms = sorted(t for terms in self._terms_by_key.values() for t in terms)
+        # The vocabulary is sorted, so this is too.
+        self._sorted_terms = [t for t in self.postings.terms if len(t) >= _MIN_VARIANT_CHARS and t.isalpha()]
 
     @property
     def size(self) -> int:
@@ -118,6 +130,8 @@ class SearchIndex:
 
     @property
     def sources(self) -> tuple[str, ...]:
+        if self._source_ranges is None:
+            return tuple(self.passages.sources)
         return tuple(self._source_ranges)
 
     def has_term(self, term: str) -> bool:
@@ -144,7 +158,8 @@ class SearchIndex:
         return self.score(weighted_terms)[0]
 
     def score(self, weighted_terms: dict[str, float]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Scores of every passage, and the passage ids each known term touched."""
+        """Scores of every passage, and the passage ids each known term touched (exhaustive:
+        the reference ``top`` must agree with)."""
         scores = np.zeros(self.size, dtype=np.float32)
         touched: list[np.ndarray] = []
         for term, weight in weighted_terms.items():
@@ -153,8 +168,18 @@ class SearchIndex:
                 touched.append(self.postings.accumulate(scores, term_id, weight))
         return scores, touched
 
+    def top(self, weighted_terms: dict[str, float], k: int, source: str | None = None) -> list[tuple[int, float]]:
+        """(position, score) of the ``k`` best passages, best first (ties by position), only
+        among ``source``'s passages if given: the same as exhaustive scoring, without it."""
+        term_ids = self.postings.term_ids
+        query = [(term_ids[term], weight) for term, weight in weighted_terms.items() if term in term_ids]
+        passages = None if source is None else self.source_range(source)
+        return self._top_k.search(query, k, passages)
+
     def source_range(self, source: str) -> tuple[int, int]:
         """Passages of one file are contiguous: their [start, end) positions ((0, 0) if unknown)."""
+        if self._source_ranges is None:
+            return self.passages.source_range(source)
         return self._source_ranges.get(source, (0, 0))
 
     def variants(self, term: str) -> list[Variant]:
@@ -164,7 +189,14 @@ class SearchIndex:
         known = self.has_term(term)
         key = spelling_key(term)
         limit = allowed_distance(key, known)
-        candidates = self._keys_by_initial.get(key[0], [])
+        if known:
+            candidates = self._keys_by_skeleton.get((key[0], consonants(key)), [])
+        else:
+            candidates = [
+                other
+                for length in range(len(key) - limit, len(key) + limit + 1)
+                for other in self._keys_by_shape.get((key[0], length), ())
+            ]
         matches = process.extract(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
         found: list[Variant] = [] if known else self._other_forms(term)
         for other_key, distance, _ in sorted(matches, key=lambda m: (m[1], m[0])):
@@ -205,8 +237,8 @@ class SearchIndex:
         return found[:_MAX_VARIANTS]
 
     def terms_of(self, position: int) -> set[str]:
-        # Re-analysed on demand (the analyzer memoises words): cheaper than keeping every
-        # passage's terms in memory for a million passages.
+        if self.forward is not None:
+            return set(self.forward.terms_of(position))
         return set(self.analyzer.analyze(self.passages[position].text))
 
 

@@ -96,6 +96,9 @@ def _is_abbreviation(text: str, period_at: int) -> bool:
 
 def paragraph_sentences(paragraph: tuple[Line, ...]) -> list[Sentence]:
     """Sentences of a paragraph, each with the original lines it spans."""
+    if len(paragraph) == 1:  # most paragraphs are one line: no line lookups needed
+        line = paragraph[0]
+        return [Sentence(line.text[start:end], line.number, line.number) for start, end in sentence_spans(line.text)]
     starts: list[int] = []
     pieces: list[str] = []
     offset = 0
@@ -150,6 +153,92 @@ def _cut_by_tokens(sentence: Sentence, max_tokens: int) -> list[Sentence]:
     return pieces
 
 
+class TokenCounter:
+    """Exact cl100k token counts of sentences and passages, mostly without running tiktoken.
+
+    cl100k's pre-tokenizer cuts text into pieces (a word with its leading space, up to three
+    digits, a punctuation run, whitespace) and encodes each piece on its own. None of its
+    patterns reaches past a space that follows a non-space character, and none looks behind,
+    so for ``A`` not ending in whitespace ``tokens(A + " " + B) == tokens(A) + tokens(" " + B)``,
+    and for ``P``, ``Q`` not ending / starting with whitespace ``tokens(P + "\n" + Q) ==
+    tokens(P + "\n") + tokens(Q)``. Hence:
+
+    - a single-spaced text costs ``tokens(first word) + sum(tokens(" " + word))`` over its
+      other words, and those per-word counts are memoised: real text repeats a small
+      vocabulary, so this is 10x faster than encoding every sentence (and chunking was
+      mostly tiktoken);
+    - a passage's count is the sum of its sentences' counts plus per-word corrections where
+      they are joined, so passages need no second tiktoken pass either.
+
+    Anything else (tabs, runs of spaces, other whitespace) goes to tiktoken as before.
+    tests/test_passages.py checks every count against tiktoken.
+    """
+
+    _MAX_MEMO = 1 << 20
+
+    def __init__(self) -> None:
+        self._encode = encoding().encode_ordinary
+        self._plain = _Memo(lambda word: self._word_tokens(word, self._plain, ""))
+        self._spaced = _Memo(lambda word: self._word_tokens(word, self._spaced, " "))
+        self._punctuation = _Memo(lambda run: len(self._encode(run)))
+        self._trail = _Memo(lambda tail: len(self._encode(tail + "\n")) - len(self._encode(tail)))
+
+    def _word_tokens(self, word: str, memo: "_Memo", prefix: str) -> int:
+        # "said," is "said" then "," for the pre-tokenizer (a letter or digit run stops at
+        # punctuation, and a punctuation run is one piece), so it costs a lookup, not a call.
+        core = word.rstrip(_TRAILING_PUNCTUATION)
+        if len(core) != len(word) and core and core[-1].isascii() and core[-1].isalnum():
+            return memo[core] + self._punctuation[word[len(core) :]]
+        return len(self._encode(prefix + word))
+
+    def count(self, text: str) -> int:
+        """tokens(text)."""
+        words = text.split(" ")
+        if "" in words or not text.isprintable():  # not single-spaced: let tiktoken count
+            return len(self._encode(text))
+        return self._plain[words[0]] + sum(map(self._spaced.__getitem__, words[1:]))
+
+    def with_space(self, text: str, tokens: int) -> int:
+        """tokens(" " + text), given tokens(text) (only its first word's piece changes)."""
+        cut = text.find(" ")
+        word = text if cut < 0 else text[:cut]
+        if not word or not word.isprintable():
+            return len(self._encode(" " + text))
+        return tokens - self._plain[word] + self._spaced[word]
+
+    def with_newline(self, piece: str, tokens: int) -> int:
+        """tokens(piece + "\n"), given tokens(piece) (only its last word's piece changes)."""
+        cut = piece.rfind(" ")
+        if cut <= 0 or not piece[cut - 1].isprintable():
+            return len(self._encode(piece + "\n"))
+        return tokens + self._trail[piece[cut:]]
+
+    def bound_memory(self) -> None:
+        """Forget the memos when they grow past a million words (called between documents)."""
+        for memo in (self._plain, self._spaced, self._punctuation, self._trail):
+            if len(memo) > self._MAX_MEMO:
+                memo.clear()
+
+
+# ASCII punctuation: neither whitespace, letter nor digit for cl100k's pre-tokenizer.
+_TRAILING_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+class _Memo(dict):
+    def __init__(self, compute) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, key: str) -> int:
+        value = self[key] = self._compute(key)
+        return value
+
+
+@lru_cache(maxsize=1)
+def token_counter() -> TokenCounter:
+    return TokenCounter()
+
+
 class _PassageBuilder:
     """Greedy packing of sentences into passages, preferring paragraph breaks."""
 
@@ -157,8 +246,10 @@ class _PassageBuilder:
         self.source = source
         self.max_tokens = max_tokens
         self.paragraphs: list[list[Sentence]] = []
+        self.costs: list[list[int]] = []
         self.tokens = 0
-        self.done: list[Passage] = []
+        self.done: list[tuple[Passage, int]] = []  # with its exact token count
+        self.joins = token_counter()
 
     def room(self) -> int:
         return self.max_tokens - self.tokens
@@ -166,41 +257,60 @@ class _PassageBuilder:
     def flush(self) -> None:
         if not self.paragraphs:
             return
-        sentences = [s for paragraph in self.paragraphs for s in paragraph]
+        first, last = self.paragraphs[0][0], self.paragraphs[-1][-1]
         text = "\n".join(" ".join(s.text for s in paragraph) for paragraph in self.paragraphs)
-        self.done.append(Passage(self.source, sentences[0].first_line, sentences[-1].last_line, text))
+        self.done.append((Passage(self.source, first.first_line, last.last_line, text), self._exact_tokens()))
         self.paragraphs = []
+        self.costs = []
         self.tokens = 0
 
-    def add_paragraph(self, sentences: list[Sentence], cost: int) -> None:
+    def _exact_tokens(self) -> int:
+        # A sentence's cost is its own token count + 1 (see document_passages).
+        total = 0
+        last_paragraph = len(self.paragraphs) - 1
+        for number, (paragraph, costs) in enumerate(zip(self.paragraphs, self.costs)):
+            last = len(paragraph) - 1
+            for position, (sentence, cost) in enumerate(zip(paragraph, costs)):
+                tokens = cost - 1
+                if position:
+                    tokens = self.joins.with_space(sentence.text, tokens)
+                if position == last and number != last_paragraph:
+                    tokens = self.joins.with_newline(" " + sentence.text if position else sentence.text, tokens)
+                total += tokens
+        return total
+
+    def add_paragraph(self, sentences: list[Sentence], costs: list[int]) -> None:
         self.paragraphs.append(list(sentences))
-        self.tokens += cost
+        self.costs.append(list(costs))
+        self.tokens += sum(costs)
 
     def add_sentence(self, sentence: Sentence, cost: int, new_paragraph: bool) -> None:
         if new_paragraph or not self.paragraphs:
             self.paragraphs.append([])
+            self.costs.append([])
         self.paragraphs[-1].append(sentence)
+        self.costs[-1].append(cost)
         self.tokens += cost
 
 
 def document_passages(document: Document, max_tokens: int) -> list[Passage]:
-    enc = encoding()
+    counter = token_counter()
+    counter.bound_memory()
     builder = _PassageBuilder(document.source, max_tokens)
     for paragraph in document.paragraphs:
         sentences = paragraph_sentences(paragraph)
         if not sentences:
             continue
-        # +1 per sentence: the space or newline that joins it to its neighbour. (Not
-        # encode_ordinary_batch: it starts a thread pool per call, 20x slower for short texts.)
-        costs = [len(enc.encode_ordinary(s.text)) + 1 for s in sentences]
+        # +1 per sentence: the space or newline that joins it to its neighbour.
+        costs = [counter.count(s.text) + 1 for s in sentences]
         sentences, costs = _split_oversized(sentences, costs, max_tokens)
         paragraph_cost = sum(costs)
         if paragraph_cost <= builder.room():
-            builder.add_paragraph(sentences, paragraph_cost)
+            builder.add_paragraph(sentences, costs)
             continue
         builder.flush()
         if paragraph_cost <= builder.room():
-            builder.add_paragraph(sentences, paragraph_cost)
+            builder.add_paragraph(sentences, costs)
             continue
         first = True
         for sentence, cost in zip(sentences, costs):
@@ -210,7 +320,7 @@ def document_passages(document: Document, max_tokens: int) -> list[Passage]:
             builder.add_sentence(sentence, cost, new_paragraph=first)
             first = False
     builder.flush()
-    return [passage for passage in builder.done for passage in _enforce_budget(passage, max_tokens)]
+    return [piece for passage, tokens in builder.done for piece in _enforce_budget(passage, tokens, max_tokens)]
 
 
 def _split_oversized(sentences: list[Sentence], costs: list[int], max_tokens: int) -> tuple[list[Sentence], list[int]]:
@@ -229,9 +339,9 @@ def _split_oversized(sentences: list[Sentence], costs: list[int], max_tokens: in
     return out_sentences, out_costs
 
 
-def _enforce_budget(passage: Passage, max_tokens: int) -> Iterator[Passage]:
+def _enforce_budget(passage: Passage, tokens: int, max_tokens: int) -> Iterator[Passage]:
     """The costs above are an upper bound in practice; this guarantees the budget regardless."""
-    if count_tokens(passage.text) <= max_tokens:
+    if tokens <= max_tokens:
         yield passage
         return
     for piece in split_long_sentence(Sentence(passage.text, passage.first_line, passage.last_line), max_tokens):

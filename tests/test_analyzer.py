@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from bot.analyzer import Analyzer
+from bot.analyzer import _TOKEN, Analyzer
 
 analyzer = Analyzer()
 
@@ -64,3 +64,12 @@ def test_only_stopwords_or_symbols_give_nothing():
 def test_any_text_analyses_without_error_to_clean_terms(text):
     for term in analyzer.analyze(text):
         assert term and term == term.casefold() and " " not in term
+
+
+@given(st.lists(st.sampled_from(list("ab1,.-'’ \t\n\u00a0é\u0301\u0915\u093f") + ["F-35", "400,000", "Zelensky's"]), max_size=30))
+def test_analysing_chunk_by_chunk_equals_the_whole_text(pieces):
+    text = "".join(pieces)
+    # analyze() looks words up per whitespace-separated chunk; the regex over the whole text
+    # is the specification.
+    expected = [term for word in _TOKEN.findall(text) for term in analyzer._terms_of_word(word)]
+    assert analyzer.analyze(text) == expected

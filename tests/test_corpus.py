@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given, strategies as st
 
-from bot.corpus import CorpusError, clean_document, load_corpus, normalize_text
+from bot.corpus import CorpusError, clean_document, load_corpus, normalize_lines, normalize_text
 from tests.conftest import SEEDS
 
 
@@ -121,3 +122,13 @@ def test_symlink_outside_the_corpus_is_not_followed(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         load_corpus(tmp_path / "nope")
+
+
+# Whole-file normalisation must equal normalising line by line (the specification).
+_TRICKY = st.sampled_from(list("aZé \t\u00a0\u2003\u3000\u200b\u00ad\x00\x1f\x7f\u2019\u201c\u2014\u2026ﬁＦ①\u0301\u0308\u1680\u202f"))
+
+
+@given(st.lists(st.text(alphabet=st.one_of(_TRICKY, st.characters(blacklist_categories=("Cs",))), max_size=40), max_size=8))
+def test_normalising_a_whole_file_equals_normalising_each_line(lines):
+    lines = [line for text in lines for line in text.splitlines() or [""]]
+    assert normalize_lines(lines) == [normalize_text(line) for line in lines]

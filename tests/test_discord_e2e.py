@@ -8,21 +8,18 @@ the Authorization header - nor in the logs. Answers come from the real seed corp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
 import logging
 import shutil
 import threading
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot.build import build_engine
 from bot.config import DiscordSettings, EngineSettings, Settings
-from bot.discord import render, runner
+from bot.discord import runner
 from bot.discord.client import CorpusBot
 
 from .conftest import SEEDS
@@ -42,158 +39,26 @@ from .discord_standin import (
     run_client,
     without_permissions,
 )
-
-TOKEN = "MTE5OTk5OTk5.e2e-secret-token-never-log-me"
-MISSILES = "How many cruise missiles did Russia launch?"
-MOD_ROLE_ID = 1_200_000_000_000_000_555
-FLAG_EPHEMERAL = 1 << 6
-SEEN_MESSAGE_BODIES: list[dict] = []  # every message body of the e2e suite, for the last test
-
-MESSAGE_ROUTES = ("/channels/{c}/messages", "/channels/{c}/messages/{m}", "/webhooks/{a}/{t}", "/webhooks/{a}/{t}/messages/{m}")
-
-
-# --------------------------------------------------------------------------------------------
-# Safety checks run on every request of every test
-# --------------------------------------------------------------------------------------------
-def message_body(request) -> dict | None:
-    """The message a request sends (create, edit, follow-up, interaction response), if any."""
-    if request.method not in ("POST", "PATCH") or not isinstance(request.json, dict):
-        return None
-    if request.path.endswith("/callback"):
-        body = request.json.get("data") if request.json.get("type") in (4, 7) else None
-    elif request.route in MESSAGE_ROUTES or "/messages" in request.path or request.path.startswith("/webhooks/"):
-        body = request.json
-    else:
-        return None
-    if not body or not any(key in body for key in ("content", "embeds", "components", "attachments")) and not request.files:
-        return None
-    return body
-
-
-def assert_no_pings(body: dict) -> None:
-    allowed = body.get("allowed_mentions")
-    assert allowed is not None, f"no allowed_mentions in {body}"
-    assert allowed.get("parse") == [], allowed
-    assert not allowed.get("users") and not allowed.get("roles") and not allowed.get("replied_user"), allowed
-
-
-def assert_safe_traffic(server: DiscordStandIn) -> None:
-    for request in server.requests:
-        body = message_body(request)
-        if body is not None:
-            assert_no_pings(body)
-            SEEN_MESSAGE_BODIES.append(body)
-        assert request.status < 400 or request.fault, f"Discord refused {request}: {request.response}"
-    assert not server.token_leaks(), server.token_leaks()
-    assert not server.unknown_requests, server.describe()
-
-
-@pytest_asyncio.fixture
-async def standin():
-    async with DiscordStandIn(token=TOKEN) as server:
-        with server.patch_discord():
-            yield server
-    assert_safe_traffic(server)
-
-
-@pytest.fixture
-def corpus_copy(tmp_path) -> Path:
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEEDS, folder)
-    return folder
-
-
-@pytest.fixture
-def launch(standin, seeds_built, tmp_path, caplog):
-    """``async with launch(**settings) as bot``: our bot, connected to the stand-in."""
-    caplog.set_level(logging.DEBUG)
-
-    @contextlib.asynccontextmanager
-    async def _launch(*, built=None, engine_settings=None, builder=None, **overrides):
-        config = DiscordSettings(
-            **{
-                "dev_guild_id": GUILD_ID,
-                "sync_commands": "guild",
-                "api_base": standin.api_base,
-                "feedback_log": tmp_path / "feedback.jsonl",
-                "cooldown_questions": 0,
-                **overrides,
-            }
-        )
-        engine_settings = engine_settings or EngineSettings(corpus_dir=SEEDS)
-        extra = {"builder": builder} if builder else {}
-        bot = CorpusBot(built or seeds_built, engine_settings, config, guild_ready_timeout=0.05, **extra)
-        async with run_client(bot, standin, token=TOKEN):
-            yield bot
-
-    yield _launch
-    assert TOKEN not in caplog.text
-
-
-# --------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------
-async def slash(standin: DiscordStandIn, name: str, options=None, **kwargs) -> dict:
-    payload = standin.interaction_create_slash(name, options, **kwargs)
-    await standin.dispatch("INTERACTION_CREATE", payload)
-    return payload
-
-
-async def click(standin: DiscordStandIn, custom_id: str, **kwargs) -> dict:
-    payload = standin.interaction_create_component(custom_id, **kwargs)
-    await standin.dispatch("INTERACTION_CREATE", payload)
-    return payload
-
-
-async def reply_to(standin: DiscordStandIn, payload: dict):
-    """(callback request, the message the member finally sees: inline or the deferred follow-up)."""
-    callback = await standin.wait_for_callback(payload)
-    if callback.json["type"] == 4:
-        return callback, callback.json["data"]
-    assert callback.json["type"] == 5, callback.json
-    followup = await standin.wait_for_request("POST", "/webhooks/{app}/{token}", predicate=lambda r: payload["token"] in r.path)
-    return callback, followup
-
-
-async def ask(standin: DiscordStandIn, question: str, **options) -> tuple:
-    payload = await slash(standin, "ask", {"question": question, **options.pop("opts", {})}, **options)
-    return await reply_to(standin, payload)
-
-
-async def mention(standin: DiscordStandIn, text: str, **kwargs):
-    message = standin.message_create(f"<@{BOT_USER_ID}> {text}", **kwargs)
-    await standin.dispatch("MESSAGE_CREATE", message)
-    request = await standin.wait_for_request("POST", r"/channels/{c}/messages")
-    return message, request
-
-
-def custom_ids(body: dict) -> dict[str, str]:
-    """action -> custom_id of the buttons in a message body."""
-    ids = {}
-    for row in body.get("components", []):
-        for component in row.get("components", []):
-            ids[component["custom_id"].split(":")[1]] = component["custom_id"]
-    return ids
-
-
-def all_text(body: dict) -> str:
-    parts = [body.get("content") or ""]
-    for embed in body.get("embeds") or []:
-        parts += [embed.get("title") or "", embed.get("description") or "", (embed.get("footer") or {}).get("text", "")]
-    return "\n".join(parts)
-
-
-def assert_within_limits(body: dict) -> None:
-    assert render.discord_len(body.get("content") or "") <= 2000
-    embeds = body.get("embeds") or []
-    assert len(embeds) <= 10
-    total = 0
-    for embed in embeds:
-        title, description = embed.get("title") or "", embed.get("description") or ""
-        footer = (embed.get("footer") or {}).get("text") or ""
-        assert render.discord_len(title) <= 256 and render.discord_len(description) <= 4096
-        total += sum(render.discord_len(x) for x in (title, description, footer))
-    assert total <= 6000
+from .discord_helpers import (  # noqa: F401  (fixtures are used by name)
+    FLAG_EPHEMERAL,
+    MISSILES,
+    MOD_ROLE_ID,
+    SEEN_MESSAGE_BODIES,
+    TOKEN,
+    all_text,
+    ask,
+    assert_no_pings,
+    assert_safe_traffic,
+    assert_within_limits,
+    click,
+    corpus_copy,
+    custom_ids,
+    launch,
+    mention,
+    reply_to,
+    slash,
+    standin,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,6 +142,7 @@ async def run_bot_with_wrong_token(standin, monkeypatch, tmp_path):
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
     monkeypatch.setattr(runner.discord.utils, "setup_logging", fake_setup_logging)
+    monkeypatch.setattr(runner, "freeze_startup_heap", lambda: None)  # not in the test process
     wrong = "MTE5.wrong-token-also-secret"
     try:
         code = await asyncio.to_thread(runner.run_bot, Settings(EngineSettings(corpus_dir=SEEDS), discord_token=wrong))

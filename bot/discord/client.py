@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -42,6 +44,30 @@ def configure_api_base(api_base: str) -> None:
     discord.http.Route.BASE = api_base.rstrip("/")
 
 
+# Interaction and webhook tokens are credentials for 15 minutes: never in a log line.
+_TOKEN_IN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?]+")
+
+
+def redact_path(path: str) -> str:
+    return _TOKEN_IN_PATH.sub(r"\1[token]", path)
+
+
+def server_error_trace() -> aiohttp.TraceConfig:
+    """Logs every 5xx answer from Discord's REST API. discord.py retries those (up to five tries)
+    without a word, and only the last failure would reach our handlers; a 429 it logs itself."""
+    trace = aiohttp.TraceConfig()
+
+    async def on_request_end(session, context, params: aiohttp.TraceRequestEndParams) -> None:
+        status = params.response.status
+        if status >= 500:
+            log.warning(
+                "Discord answered %d to %s %s; discord.py retries it", status, params.method, redact_path(params.url.path)
+            )
+
+    trace.on_request_end.append(on_request_end)
+    return trace
+
+
 def make_intents(config: DiscordSettings) -> discord.Intents:
     intents = discord.Intents.none()
     intents.guilds = True
@@ -73,7 +99,7 @@ class CorpusBot(commands.AutoShardedBot):
             tree_cls=CorpusTree,
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.from_intents(make_intents(config)),
-            **options,
+            **{"http_trace": server_error_trace(), **options},
         )
         self.config = config
         self.engine_settings = engine_settings

@@ -9,13 +9,14 @@ index stays.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import dataclasses
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..build import Built, build_engine
 from ..config import EngineSettings
@@ -24,6 +25,14 @@ from ..corpus import Corpus, CorpusError, SkippedFile
 log = logging.getLogger(__name__)
 
 Builder = Callable[[EngineSettings], Built]
+
+
+# The analyzer memoizes every word (LRU, up to 2^20) and every whitespace-separated chunk (dict,
+# cleared past 2^20) it analyses, the words of questions too, at ~340 bytes per word: questions
+# full of never-seen words could grow them by hundreds of MB. Once they hold this many more
+# entries than when their index was built, they are cleared (they are only caches).
+MAX_MEMO_GROWTH = 100_000
+ANALYZER_MEMOS = ("_terms_of_word", "_terms_of_chunk")
 
 
 class AlreadyReloading(Exception):
@@ -50,15 +59,39 @@ class ReloadResult:
     passages: int = 0
 
 
+def empty_index(settings: EngineSettings, builder: Builder = build_engine) -> Built:
+    """An index with no articles, for ``settings.corpus_dir``: what the bot serves when the folder
+    cannot be used at start-up, so it still answers ("the corpus is empty") and a moderator's
+    /reload picks the articles up once the folder is fixed."""
+    no_cache = {"cache_dir": None} if hasattr(settings, "cache_dir") else {}  # nothing worth caching
+    with tempfile.TemporaryDirectory(prefix="corpus-bot-empty-") as folder:
+        built = builder(dataclasses.replace(settings, corpus_dir=Path(folder), **no_cache))
+    root = Path(settings.corpus_dir)
+    return dataclasses.replace(
+        built,
+        corpus=dataclasses.replace(built.corpus, root=root),
+        report=dataclasses.replace(built.report, corpus_dir=root),
+    )
+
+
+def lost_sources(served: Iterable[str], skipped: Iterable[SkippedFile]) -> list[SkippedFile]:
+    """The files of the index in use that a new build could not read: skipped themselves, or
+    inside a folder that could not be listed. (A file that is simply gone was removed on purpose.)"""
+    served = list(served)
+    lost: list[SkippedFile] = []
+    for item in skipped:
+        folder = "" if item.source in (".", "") else item.source.rstrip("/") + "/"
+        listing = item.reason.startswith("cannot list folder")
+        hit = item.source in served or (listing and any(source.startswith(folder) for source in served))
+        if hit:
+            lost.append(item)
+    return lost
+
+
 def document_digests(corpus: Corpus) -> dict[str, str]:
-    """File → hash of its cleaned lines (with their numbers, since citations use them)."""
-    digests = {}
-    for document in corpus.documents:
-        digest = hashlib.sha256()
-        for line in document.lines:
-            digest.update(f"{line.number}\t{line.text}\n".encode("utf-8", "surrogatepass"))
-        digests[document.source] = digest.hexdigest()
-    return digests
+    """File → hash of its bytes when it was indexed (recorded by the build: the documents
+    themselves are not kept in memory, and reading them again would see today's files)."""
+    return dict(corpus.digests)
 
 
 def corpus_diff(old: Corpus, new: Corpus) -> CorpusDiff:
@@ -79,10 +112,36 @@ class CorpusIndex:
         self.generation = 1
         self.loaded_at = datetime.now(timezone.utc)
         self.last_reload: ReloadResult | None = None
+        self._memo_baseline = self.memo_entries()
 
     @property
     def current(self) -> Built:
         return self._built
+
+    def _memos(self):
+        """(size, clear) of each of the analyzer's memos: its per-word LRU and per-chunk dict."""
+        analyzer = self._built.engine.analyzer
+        for name in ANALYZER_MEMOS:
+            memo = getattr(analyzer, name, None)
+            if hasattr(memo, "cache_info") and hasattr(memo, "cache_clear"):
+                yield memo.cache_info().currsize, memo.cache_clear
+            elif isinstance(memo, dict):
+                yield len(memo), memo.clear
+
+    def memo_entries(self) -> int:
+        """Entries in the analyzer's memos (each word or chunk it has analysed, questions included)."""
+        return sum(size for size, _ in self._memos())
+
+    def memo_overgrown(self) -> bool:
+        """Whether questions have grown the analyzer's memos past MAX_MEMO_GROWTH entries."""
+        return self.memo_entries() > self._memo_baseline + MAX_MEMO_GROWTH
+
+    def trim_memo(self) -> None:
+        """Clear the analyzer's memos (run it on the engine thread, between questions)."""
+        log.info("Clearing the analyzer's memos (%d entries)", self.memo_entries())
+        for _, clear in list(self._memos()):
+            clear()
+        self._memo_baseline = 0
 
     @property
     def reloading(self) -> bool:
@@ -107,7 +166,7 @@ class CorpusIndex:
         try:
             resolved_root = root.resolve()
             resolved = path.resolve()
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
             return None
         if resolved_root not in resolved.parents or not resolved.is_file():
             return None
@@ -138,8 +197,21 @@ class CorpusIndex:
                     f"{old.report.documents}. Refusing to replace it with an empty one",
                     skipped=new.report.skipped,
                 )
-            diff = corpus_diff(old.corpus, new.corpus)
+            lost = lost_sources(old.report.passages_per_source, new.report.skipped)
+            if lost:
+                shown = "; ".join(f"{item.source}: {item.reason}" for item in lost[:5])
+                more = f"; and {len(lost) - 5} more" if len(lost) > 5 else ""
+                return self._failed(
+                    by,
+                    started,
+                    f"{len(lost)} file(s) of the index in use could not be read this time ({shown}{more}). "
+                    "Nothing was replaced; fix or delete them, then reload again",
+                    skipped=new.report.skipped,
+                )
+            # Hashing every line of both corpora takes a while on a big corpus: not on the loop.
+            diff = await asyncio.to_thread(corpus_diff, old.corpus, new.corpus)
             self._built = new  # the swap: one reference, assigned on the event loop
+            self._memo_baseline = self.memo_entries()
             self.generation += 1
             self.loaded_at = datetime.now(timezone.utc)
             result = ReloadResult(

@@ -10,6 +10,7 @@ limits count; never fewer than Python's code points), so a send never fails for 
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
@@ -38,8 +39,12 @@ SOURCE_TITLE_CHARS = 120
 
 
 def discord_len(text: str) -> int:
-    """Length as Discord counts it: UTF-16 code units (an emoji outside the BMP counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
+    """Length as Discord counts it: UTF-16 code units (an emoji outside the BMP counts twice).
+
+    A lone surrogate (from a JSON "\\ud800" escape; Discord never sends one) counts as one unit
+    instead of raising.
+    """
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,6 +104,21 @@ def clip(text: str, limit: int, *, markdown: bool = False) -> str:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# A link Discord would preview (fetch and show as an embed); "<url>" is shown but not previewed.
+_BARE_URL = re.compile(r"(?<![<\w])((?:https?|steam)://[^\s<>]*[^\s<>)\].,;:!?'\"”’])")
+
+
+def defuse_links(text: str) -> str:
+    """Wrap bare links in ``<...>`` so that echoing a member's text never makes the bot post a
+    preview of a site they chose."""
+    return _BARE_URL.sub(r"<\1>", text)
+
+
+def echo(text: str, limit: int) -> str:
+    """A member's text shown back to them: one line, clipped, Markdown escaped, links not previewed."""
+    return defuse_links(clip(one_line(text), limit, markdown=True))
 
 
 def fit_content(text: str, limit: int = CONTENT_LIMIT) -> str:
@@ -316,9 +336,9 @@ def line_range(hit: Hit) -> str:
 
 
 def question_header(question: str, context: str | None = None) -> str:
-    header = "**Q:** " + clip(one_line(question), QUESTION_ECHO_CHARS, markdown=True)
+    header = "**Q:** " + echo(question, QUESTION_ECHO_CHARS)
     if context:
-        header += "\n-# following up on: " + clip(one_line(context), QUESTION_ECHO_CHARS, markdown=True)
+        header += "\n-# following up on: " + echo(context, QUESTION_ECHO_CHARS)
     return header
 
 
@@ -379,11 +399,11 @@ def render_answer(answer: Answer, *, embeds: bool, context: str | None = None, o
 
 def no_match(answer: Answer, *, context: str | None = None) -> str:
     """A friendly "not in the articles", with what to try instead; never a random quote."""
-    question = clip(one_line(answer.question), QUESTION_ECHO_CHARS, markdown=True)
+    question = echo(answer.question, QUESTION_ECHO_CHARS)
     reason = answer.no_match_reason or "nothing matched"
     lines = [f"I couldn't find an answer to “{question}” in the articles: {escape(reason)}."]
     if context:
-        lines.append("-# (I also tried it together with the earlier question: " + clip(one_line(context), 200, markdown=True) + ")")
+        lines.append("-# (I also tried it together with the earlier question: " + echo(context, 200) + ")")
     lines.append(
         "Try other words — names, places, numbers or phrases the articles would use — "
         "or see `/sources` for the files I have read."
@@ -392,7 +412,7 @@ def no_match(answer: Answer, *, context: str | None = None) -> str:
 
 
 def no_more(question: str) -> str:
-    return fit_content(f"That was everything I found for “{clip(one_line(question), QUESTION_ECHO_CHARS, markdown=True)}”.")
+    return fit_content(f"That was everything I found for “{echo(question, QUESTION_ECHO_CHARS)}”.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -539,5 +559,5 @@ def stats_report(stats, index, *, shards: int, guilds: int) -> str:
     if stats.unanswered:
         lines.append("**Recent unanswered questions** (what the articles may lack):")
         for item in reversed(stats.unanswered):
-            lines.append(f"- {clip(one_line(item.question), 150, markdown=True)} ({timestamp(item.when)})")
+            lines.append(f"- {echo(item.question, 150)} ({timestamp(item.when)})")
     return fit_content("\n".join(lines))

@@ -67,6 +67,9 @@ class AnswerRecord:
     sources: tuple[str, ...]  # files quoted in this message, best first
     must_match: tuple[str, ...] = ()  # follow-up: terms a passage must contain (see asking.py)
     voters: set[int] = field(default_factory=set)  # in memory only, to count one vote per member
+    # The member an answer was shown to privately (an ephemeral "More", a DM): only they may use
+    # its buttons, so a leaked or guessed key cannot read someone else's results. None: public.
+    owner: int | None = None
 
 
 class AnswerStore:

@@ -13,8 +13,13 @@ NONE = discord.AllowedMentions.none()
 GENERIC_ERROR = "Sorry, something went wrong on my side. It has been logged; please try again."
 
 
+OUTDATED = "That command is out of date or unknown here (Discord may still be updating the list); try again in a minute."
+
+
 def describe_error(error: app_commands.AppCommandError) -> tuple[str, bool]:
     """(what the member reads, whether it is worth a traceback in the log)."""
+    if isinstance(error, (app_commands.CommandNotFound, app_commands.CommandSignatureMismatch)):
+        return OUTDATED, False
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s.", False
     if isinstance(error, app_commands.NoPrivateMessage):
@@ -42,11 +47,27 @@ async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
         log.warning("Could not tell the member about an error (interaction %s)", interaction.id, exc_info=True)
 
 
+def command_name(interaction: discord.Interaction) -> str:
+    if interaction.command is not None:
+        return interaction.command.qualified_name
+    data = interaction.data or {}
+    return str(data.get("name", "?"))[:100]
+
+
 class CorpusTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         text, unexpected = describe_error(error)
+        command = command_name(interaction)
         if unexpected:
-            command = interaction.command.qualified_name if interaction.command else "?"
             original = getattr(error, "original", error)
             log.error("Error in /%s", command, exc_info=(type(original), original, original.__traceback__))
+        elif isinstance(error, (app_commands.CheckFailure, app_commands.CommandNotFound, app_commands.CommandSignatureMismatch)):
+            # Refusals (not a moderator, not in a server ...) are worth a line: who tried what, where.
+            log.warning(
+                "Refused /%s to user %s in %s: %s",
+                command,
+                interaction.user.id,
+                f"server {interaction.guild_id}" if interaction.guild_id else "a DM",
+                type(error).__name__,
+            )
         await send_ephemeral(interaction, text)

@@ -26,6 +26,7 @@ NONE = discord.AllowedMentions.none()
 MAX_COUNT = 5
 EXAMPLE = "How many cruise missiles did Russia launch?"
 EXPIRED = "This answer has expired (I only keep recent ones in memory). Please ask again."
+NOT_YOURS = "These buttons belong to an answer shown only to someone else. Ask me yourself!"
 THREAD_TYPES = (discord.ChannelType.public_thread, discord.ChannelType.private_thread, discord.ChannelType.news_thread)
 
 
@@ -91,13 +92,22 @@ class Ask(commands.Cog):
         return max(1, min(self.bot.engine_settings.top_k, render.EMBEDS_PER_MESSAGE))
 
     async def compose(
-        self, question: str, *, context: str | None, source: str | None, count: int, embeds: bool
+        self,
+        question: str,
+        *,
+        context: str | None,
+        source: str | None,
+        count: int,
+        embeds: bool,
+        private_to: int | None = None,
     ) -> Outgoing:
         built = self.bot.corpus.current  # one index for the whole question, even during a reload
         started = time.perf_counter()
         asked = await self.bot.run_engine(asking.ask, built.engine, question, context=context, top_k=count, source=source)
         answer = asked.answer
         self.bot.stats.record(question, answered=bool(answer.hits), latency_ms=(time.perf_counter() - started) * 1000)
+        if self.bot.corpus.memo_overgrown():
+            await self.bot.run_engine(self.bot.corpus.trim_memo)  # between questions, never during one
         if not answer.hits:
             # A question that found nothing is a poor topic for the next follow-up: keep the old one.
             return Outgoing(render.no_match(answer, context=context), remember=context or asked.remembered)
@@ -111,6 +121,7 @@ class Ask(commands.Cog):
                 shown=len(answer.hits),
                 sources=tuple(dict.fromkeys(hit.source for hit in answer.hits)),
                 must_match=asked.must_match,
+                owner=private_to,
             )
         )
         rendered = render.render_answer(answer, embeds=embeds, context=asked.context)
@@ -143,7 +154,7 @@ class Ask(commands.Cog):
         source: Optional[str] = None,
         count: Optional[app_commands.Range[int, 1, MAX_COUNT]] = None,
     ) -> None:
-        text = question.strip()
+        text = str(question).strip()  # Discord sends a string; anything else is read as one
         refusal = self.refusal(interaction.user.id, text)
         if refusal:
             await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NONE)
@@ -163,8 +174,10 @@ class Ask(commands.Cog):
             text,
             context=context,
             source=source,
-            count=count or min(self.default_count, MAX_COUNT),
+            # Discord enforces 1-5; a value outside it (a forged interaction) is brought back in range.
+            count=max(1, min(count or self.default_count, MAX_COUNT)),
             embeds=interaction.app_permissions.embed_links,
+            private_to=interaction.user.id if interaction.guild_id is None else None,
         )
         message = await interaction.followup.send(**out.kwargs(), wait=True)
         self.bot.conversations.remember([message.id, thread_id], out.remember)
@@ -226,7 +239,12 @@ class Ask(commands.Cog):
             return
         context = self.bot.conversations.previous(reply_to, thread_id)
         out = await self.compose(
-            text, context=context, source=None, count=self.default_count, embeds=can_embed(message.channel, message.guild)
+            text,
+            context=context,
+            source=None,
+            count=self.default_count,
+            embeds=can_embed(message.channel, message.guild),
+            private_to=message.author.id if message.guild is None else None,
         )
         sent = await self.reply(message, out)
         if sent is not None:
@@ -251,6 +269,10 @@ class Ask(commands.Cog):
         record = self.bot.answers.get(key)
         if record is None or action not in ACTIONS:
             await interaction.response.send_message(EXPIRED, ephemeral=True, allowed_mentions=NONE)
+            return
+        if record.owner is not None and record.owner != interaction.user.id:
+            log.warning("Refused a button of user %s's private answer to user %s", record.owner, interaction.user.id)
+            await interaction.response.send_message(NOT_YOURS, ephemeral=True, allowed_mentions=NONE)
             return
         if action == "more":
             await self.show_more(interaction, record)
@@ -291,6 +313,7 @@ class Ask(commands.Cog):
                 shown=record.shown + len(answer.hits),
                 sources=tuple(dict.fromkeys(hit.source for hit in answer.hits)),
                 must_match=record.must_match,
+                owner=interaction.user.id,  # shown only to them
             )
         )
         rendered = render.render_answer(
@@ -318,12 +341,14 @@ class Ask(commands.Cog):
                 notes.append(f"`{shown}` is no longer in the index.")
                 continue
             try:
-                data = await asyncio.to_thread(path.read_bytes)
+                # The size first: a file too large to attach is never read into memory.
+                size = (await asyncio.to_thread(path.stat)).st_size
+                data = await asyncio.to_thread(path.read_bytes) if total + size <= limit else None
             except OSError:
                 log.warning("Cannot read %s for the Full article button", path, exc_info=True)
                 notes.append(f"`{shown}` can't be read right now.")
                 continue
-            if total + len(data) > limit:
+            if data is None or total + len(data) > limit:
                 notes.append(f"`{shown}` is too large to attach here.")
                 continue
             total += len(data)

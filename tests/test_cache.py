@@ -1,0 +1,184 @@
+"""The index cache: restarts load it, changed files are read again (only they), damage is survived."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot import build as build_module
+from bot.build import build_engine
+from bot.cli import main as cli_main
+from bot.config import EngineSettings
+from tests.conftest import SEEDS
+
+QUESTIONS = ["How many cruise missiles did Russia launch?", "penguins in Antarctica", "Who is Stoltenberg?"]
+
+
+def corpus_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    (folder / "extra.md").write_text("# Penguins\n\nPenguins were seen marching in Antarctica.\n", encoding="utf-8")
+    return folder
+
+
+def build(folder: Path, cache: Path | None, **overrides):
+    return build_engine(EngineSettings(corpus_dir=folder, cache_dir=cache, **overrides))
+
+
+def snapshot(built) -> dict:
+    """Everything that decides answers: passages, vocabulary, postings and their weights."""
+    index = built.engine.index
+    postings = index.postings
+    return {
+        "passages": [(p.source, p.first_line, p.last_line, p.text) for p in index.passages],
+        "vocabulary": list(index.vocabulary),
+        "offsets": postings.offsets.tolist(),
+        "doc_ids": postings.doc_ids.tolist(),
+        "weights": postings.weights.tolist(),
+        "forward": (index.forward.term_offsets.tolist(), index.forward.term_ids.tolist(), index.forward.term_freqs.tolist()),
+        "skipped": built.report.skipped,
+    }
+
+
+def answers(built) -> list:
+    return [[(h.source, h.lines, round(h.score, 4)) for h in built.engine.ask(q).hits] for q in QUESTIONS]
+
+
+def test_a_restart_loads_the_cache_and_answers_the_same(tmp_path):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    cold = build(folder, cache)
+    assert (cold.report.cache, cold.report.files_read) == ("cold", 6)
+    warm = build(folder, cache)
+    assert (warm.report.cache, warm.report.files_read) == ("hit", 0)
+    assert snapshot(warm) == snapshot(cold) == snapshot(build(folder, None))
+    assert answers(warm) == answers(cold)
+
+
+def test_a_changed_file_is_read_again_and_only_it(tmp_path):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    build(folder, cache)
+    article = folder / "extra.md"
+    article.write_text(article.read_text(encoding="utf-8").replace("Penguins were", "Pelicans were"), encoding="utf-8")
+    again = build(folder, cache)
+    assert (again.report.cache, again.report.files_read) == ("updated", 1)
+    assert "Pelicans" in again.engine.ask("pelicans marching").hits[0].text
+
+
+def test_a_rewrite_that_keeps_size_and_modification_time_is_still_noticed(tmp_path):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    build(folder, cache)
+    article = folder / "extra.md"
+    before = article.stat()
+    article.write_bytes(article.read_bytes().replace(b"Penguins were", b"Pelicans were"))
+    os.utime(article, ns=(before.st_atime_ns, before.st_mtime_ns))  # as rsync -t or tar would
+    assert build(folder, cache).engine.ask("pelicans marching").hits
+
+
+def test_a_touched_file_is_hashed_not_read(tmp_path):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    build(folder, cache)
+    os.utime(folder / "extra.md")
+    again = build(folder, cache)
+    assert (again.report.cache, again.report.files_read) == ("hit", 0)
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "rename", "copy", "empty", "binary"])
+def test_an_incremental_build_equals_a_cold_build(tmp_path, change):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    build(folder, cache)
+    first = sorted(folder.glob("*.txt"))[1]
+    if change == "edit":
+        with first.open("a", encoding="utf-8") as handle:
+            handle.write("\nA new closing paragraph about the weather in Kharkiv.\n")
+    elif change == "add":
+        (folder / "b-new.txt").write_text("Brand new article about grain ships in Odesa.\n", encoding="utf-8")
+    elif change == "remove":
+        first.unlink()
+    elif change == "rename":
+        first.rename(folder / "zz-renamed.txt")
+    elif change == "copy":
+        shutil.copy(first, folder / "aa-copy.txt")
+    elif change == "empty":
+        first.write_text("  \n\n", encoding="utf-8")
+    elif change == "binary":
+        first.write_bytes(b"\x00\x01binary")
+    incremental = build(folder, cache)
+    assert incremental.report.cache == "updated"
+    assert snapshot(incremental) == snapshot(build(folder, None))
+    assert snapshot(build(folder, cache)) == snapshot(incremental)  # and that is what is stored
+
+
+def generation_files(cache: Path) -> list[Path]:
+    current = next(cache.glob("*/current.json"))
+    generation = current.parent / json.loads(current.read_text())["generation"]
+    return sorted(p for p in generation.iterdir() if p.is_file())
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "empty"])
+def test_a_damaged_cache_file_is_ignored_and_the_index_rebuilt(tmp_path, damage):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    expected = snapshot(build(folder, cache))
+    names = [p.name for p in generation_files(cache) if p.name != "stats.npy"]  # stats are only hints
+    assert {"manifest.json", "texts.bin", "vocabulary.json", "postings_weights.npy"} <= set(names)
+    for name in names:
+        path = next(p for p in generation_files(cache) if p.name == name)  # the current generation's
+        data = path.read_bytes()
+        if damage == "flip":
+            middle = len(data) // 2
+            path.write_bytes(data[:middle] + bytes([data[middle] ^ 0x20]) + data[middle + 1 :])
+        elif damage == "truncate":
+            path.write_bytes(data[: len(data) // 2])
+        elif damage == "delete":
+            path.unlink()
+        else:
+            path.write_bytes(b"")
+        rebuilt = build(folder, cache)
+        assert rebuilt.report.cache == "cold", path.name  # not used: rebuilt (and stored again)
+        assert snapshot(rebuilt) == expected
+
+
+def test_an_index_of_another_format_or_other_settings_is_not_used(tmp_path):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    build(folder, cache)
+    manifest = next(p for p in generation_files(cache) if p.name == "manifest.json")
+    content = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**content, "format": content["format"] + 1}))
+    assert build(folder, cache).report.cache == "cold"
+    smaller = build(folder, cache, passage_tokens=48)
+    assert smaller.report.cache == "cold"  # other settings: another cache entry
+    assert smaller.report.passages > build(folder, cache).report.passages
+
+
+def test_the_cache_holds_plain_arrays_and_text_no_pickles(tmp_path):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    build(folder, cache)
+    for path in generation_files(cache):
+        assert path.suffix in {".npy", ".json", ".bin"}
+        if path.suffix == ".npy":
+            np.load(path, allow_pickle=False)
+    assert not list(cache.rglob("*.tmp"))
+
+
+def test_many_files_are_read_by_worker_processes_with_the_same_result(tmp_path, monkeypatch):
+    folder = corpus_copy(tmp_path)
+    serial = snapshot(build(folder, None))
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(build_module, "BATCH_FILES", 2)
+    monkeypatch.setattr(build_module, "worker_count", lambda: 2)
+    assert snapshot(build(folder, None)) == serial
+
+
+def test_no_cache_on_the_command_line_writes_nothing(tmp_path, monkeypatch, capsys):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    monkeypatch.setenv("INDEX_CACHE_DIR", str(cache))
+    assert cli_main(["index", "--json", "--no-cache", "--corpus", str(folder)]) == 0
+    assert json.loads(capsys.readouterr().out)["cache"] == "off"
+    assert not cache.exists()
+    assert cli_main(["index", "--json", "--corpus", str(folder)]) == 0
+    assert json.loads(capsys.readouterr().out)["cache"] == "cold"
+    assert cache.exists()
