@@ -332,7 +332,9 @@ def measure_lag(corpus: Path, cache: Path, questions: list[str]) -> dict[str, An
     """Event-loop lag while the bot's real reload path (``CorpusIndex.reload``) runs."""
     from .build import build_engine
     from .discord.index import CorpusIndex
+    from .discord.runner import freeze_startup_heap
 
+    freeze_startup_heap()  # as `python -m bot run` does before building the index
     results = {}
     cached = _settings(corpus, cache)
     scenarios = {
@@ -374,11 +376,13 @@ async def _lag_during(index, questions: list[str]) -> dict[str, Any]:
 
     tasks = [asyncio.create_task(ticker()), asyncio.create_task(asker())]
     await asyncio.sleep(0.2)
+    before, answered_before = len(lags), answered
     started = time.perf_counter()
     result = await index.reload(by="bench")
     seconds = time.perf_counter() - started
     done.set()
     await asyncio.gather(*tasks)
+    lags, answered = lags[before:] or [0.0], answered - answered_before  # during the reload only
     return {
         "reload_s": round(seconds, 3),
         "ok": result.ok,
@@ -438,6 +442,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         questions = headline_questions(args.news_dir, args.queries, size.tiny)
         cache = args.work_dir / "caches" / size.label
         row: dict[str, Any] = {"size": size.label, "articles": size.articles * size.copies, "copies": size.copies}
+        row["load_average_at_start"] = machine()["load_average"]  # other work on the machine skews timings
         for engine in ["ours"] + [e for e in engines if e != "ours"]:  # the others use ours' cache
             task = {"engine": engine, "corpus": str(corpus), "cache": str(cache), "questions": questions, "slow_queries": args.slow_queries}
             row[engine] = run_task(task, args.in_process)

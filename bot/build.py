@@ -4,7 +4,7 @@ A build lists the folder, takes every unchanged file's passages and terms from t
 cache (a file is unchanged when its stat matches, or failing that its content hash), reads
 only the other files (in worker processes when there are many), merges everything into one
 index, and stores it for the next start. With an unchanged corpus that is a listing and a
-memory-mapped load; after editing one article, one file is read.
+load of the stored arrays; after editing one article, one file is read.
 """
 
 from __future__ import annotations
@@ -131,14 +131,15 @@ def build_segment(settings: EngineSettings, analyzer: Analyzer, progress: Progre
     located = locate_jobs(plan.jobs, new_segments)
     kept = plan.kept_files(located)
     kept_stats = trusted_stats(stats, scanned_at)[kept]
-    if plan.unchanged(stored):
+    kept_sources = [listing.sources[f] for f in kept.tolist()]
+    if plan.unchanged(stored, kept_sources):
         # Nothing changed but perhaps some stats: the stored index is the index.
         if not np.array_equal(kept_stats, stored.segment.stats):
             stored = cache.update_stats(stored, kept_stats)
         return SegmentBuild(listing, stored.segment, stored.postings, skipped_report, 0, "hit")
     # Names and stats as listed now: a renamed or copied file reuses passages stored under
     # another name.
-    segment = merge_segments(plan.parts(stored, new_segments, located)).relisted([listing.sources[f] for f in kept], kept_stats)
+    segment = merge_segments(plan.parts(stored, new_segments, located)).relisted(kept_sources, kept_stats)
     postings = Postings.from_forward(segment.forward, settings.k1, settings.b)
     if cache is None:
         return SegmentBuild(listing, segment, postings, skipped_report, len(plan.jobs), "off")
@@ -147,7 +148,6 @@ def build_segment(settings: EngineSettings, analyzer: Analyzer, progress: Progre
     except OSError as error:
         log.warning("Could not write the index cache to %s: %s", settings.cache_dir, error)
         return SegmentBuild(listing, segment, postings, skipped_report, len(plan.jobs), "off")
-    # Serve from the mapped files: the pages are shared with the OS cache instead of copied.
     return SegmentBuild(listing, saved.segment, saved.postings, skipped_report, len(plan.jobs), "updated" if stored else "cold")
 
 
@@ -187,9 +187,10 @@ class BuildPlan:
     jobs: list[FileJob]
     skipped: list[SkippedFile]
 
-    def unchanged(self, stored: StoredIndex | None) -> bool:
-        """Every stored file is reused, in order, and nothing else: the stored index is the index."""
-        if stored is None or self.jobs:
+    def unchanged(self, stored: StoredIndex | None, sources: list[str]) -> bool:
+        """Every stored file is reused, in order, under its name, and nothing else: the stored
+        index is the index."""
+        if stored is None or self.jobs or sources != stored.segment.sources:
             return False
         reused = self.indexes[self.kinds == STORED]
         return reused.shape[0] == stored.segment.file_count and bool((reused == np.arange(reused.shape[0])).all())
@@ -300,6 +301,7 @@ def run_jobs(jobs: list[FileJob], passage_tokens: int, analyzer: Analyzer, progr
             report("reading articles", done, len(jobs))
         return segments
     options = (analyzer.stem, tuple(sorted(analyzer.stopwords)))
+    _WORKER_ANALYZERS[options] = analyzer  # forked workers start with its memos, warm or not
     with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_worker_start) as pool:
         futures = [pool.submit(_process_in_worker, batch, passage_tokens, options) for batch in batches]
         segments = []

@@ -45,8 +45,8 @@ log = logging.getLogger(__name__)
 # Bump when the layout or the meaning of any stored array changes.
 FORMAT_VERSION = 1
 _CHECK_BLOCK = 1 << 23
-# Generations of other processes may still be mapped; temporary folders older than this are
-# leftovers of a crash.
+# A temporary folder younger than this may be another process writing; older ones are leftovers
+# of a crash.
 _STALE_SECONDS = 3600.0
 _MAX_ENTRIES = 16
 
@@ -98,8 +98,8 @@ class IndexCache:
         try:
             generation = self.entry / json.loads(pointer.read_text(encoding="utf-8"))["generation"]
             return read_generation(generation, self.key)
-        except (OSError, ValueError, KeyError, TypeError, CacheError) as error:
-            log.warning("Ignoring the index cache in %s (%s); rebuilding", self.entry, error)
+        except Exception as error:  # noqa: BLE001 - whatever is wrong with a cache, rebuild
+            log.warning("Ignoring the index cache in %s (%s: %s); rebuilding", self.entry, type(error).__name__, error)
             return None
 
     # ------------------------------------------------------------------ writing
@@ -126,12 +126,16 @@ class IndexCache:
         return StoredIndex(stored.segment.with_stats(stats), stored.postings, stored.generation)
 
     def _remove_old(self, keep: str) -> None:
+        """Older generations go (a process still serving one has it in memory, not on disk)."""
         now = time.time()
         for path in self.entry.iterdir():
             if not path.name.startswith("gen-") or path.name == keep:
                 continue
-            if path.name.endswith(".tmp") and now - path.stat().st_mtime < _STALE_SECONDS:
-                continue  # another process may be writing it
+            try:
+                if path.name.endswith(".tmp") and now - path.stat().st_mtime < _STALE_SECONDS:
+                    continue  # another process may be writing it
+            except OSError:
+                continue  # gone already
             shutil.rmtree(path, ignore_errors=True)
         prune_entries(self.directory, keep=self.entry)
 

@@ -1,8 +1,7 @@
 """Passages kept as one UTF-8 buffer plus offsets, turned into ``Passage`` objects on demand.
 
-A million passages as Python objects take gigabytes; as a buffer (memory-mapped from the index
-cache when there is one) they take what their text takes, and only the passages a question
-quotes are ever decoded. ``PassageStore`` is a read-only sequence, so code that indexes
+A million passages as Python objects take gigabytes; as a buffer they take what their text
+takes, and only the passages a question quotes are ever decoded. ``PassageStore`` is a read-only sequence, so code that indexes
 ``passages[position]`` or iterates them keeps working.
 """
 

@@ -10,6 +10,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import Iterable, Iterator
 
 import tiktoken
@@ -196,7 +197,7 @@ class TokenCounter:
         words = text.split(" ")
         if "" in words or not text.isprintable():  # not single-spaced: let tiktoken count
             return len(self._encode(text))
-        return self._plain[words[0]] + sum(map(self._spaced.__getitem__, words[1:]))
+        return self._plain[words[0]] + sum(map(self._spaced.__getitem__, islice(words, 1, None)))
 
     def with_space(self, text: str, tokens: int) -> int:
         """tokens(" " + text), given tokens(text) (only its first word's piece changes)."""

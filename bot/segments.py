@@ -41,7 +41,7 @@ class Segment:
     digests: np.ndarray  # uint8[F, 16]: hash of each file's bytes
     stats: np.ndarray  # int64[F, 4]: (size, mtime_ns, ctime_ns, inode) when the file was listed
     file_passages: np.ndarray  # int64[F + 1]: file f's passages are [file_passages[f], file_passages[f + 1])
-    texts: bytes | np.ndarray  # UTF-8 of every passage, back to back (uint8 when mapped from disk)
+    texts: bytes | np.ndarray  # UTF-8 of every passage, back to back (uint8 when read from the cache)
     text_offsets: np.ndarray  # int64[N + 1]: byte offsets of the passages in ``texts``
     lines: np.ndarray  # int32[N, 2]: first and last line of each passage in its file
     forward: ForwardIndex

@@ -5,14 +5,17 @@ common word has hundreds of thousands. Top-k only needs the passages that can st
 k-th best score (MaxScore, Turtle & Flood 1995):
 
 1. Each term's contribution to any passage is at most ``weight * max posting weight``: its bound.
-2. Terms are taken from the highest bound down (rare, informative words first). The passages of
-   the terms taken so far are the candidates; their partial scores give a floor for the k-th
-   best score. A passage that has none of the terms taken so far scores at most the sum of the
-   remaining terms' bounds, so once that sum is below the floor, no passage outside the
-   candidates can make the top k, and the remaining (common, low-weight) terms are only looked
-   up for the few candidates that can still make it, by binary search in their postings.
-3. Those candidates are scored exactly, with the same float32 arithmetic in the same term order
-   as exhaustive scoring, so scores and ties come out bit for bit the same (tests/test_topk.py
+2. The term with the highest bound (a rare, informative word) is scored in full; the exact
+   scores of its most promising passages give a floor for the k-th best score.
+3. A passage that has none of the terms scored so far scores at most the sum of the other
+   terms' bounds. So the most expensive terms (the common words) whose bounds together stay
+   below the floor are left out, the rest are scored in full, and the floor rises with each
+   round. The passages found are the only candidates.
+4. The terms left out are looked up only for the candidates that can still make the top k (by
+   binary search in their postings, or one pass through a mark per candidate), dropping those
+   that no longer can after each term.
+5. The survivors are scored exactly, with the same float32 arithmetic in the same term order as
+   exhaustive scoring, so scores and ties come out bit for bit the same (tests/test_topk.py
    compares both on random corpora).
 
 When the question's postings are few, scoring them all is cheaper and is what happens.

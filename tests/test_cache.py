@@ -87,7 +87,7 @@ def test_a_touched_file_is_hashed_not_read(tmp_path):
     assert (again.report.cache, again.report.files_read) == ("hit", 0)
 
 
-@pytest.mark.parametrize("change", ["edit", "add", "remove", "rename", "copy", "empty", "binary"])
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "rename", "rename-in-place", "copy", "empty", "binary"])
 def test_an_incremental_build_equals_a_cold_build(tmp_path, change):
     folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
     build(folder, cache)
@@ -101,6 +101,8 @@ def test_an_incremental_build_equals_a_cold_build(tmp_path, change):
         first.unlink()
     elif change == "rename":
         first.rename(folder / "zz-renamed.txt")
+    elif change == "rename-in-place":  # a new name that sorts in the same place
+        first.rename(folder / (first.stem + "-renamed.txt"))
     elif change == "copy":
         shutil.copy(first, folder / "aa-copy.txt")
     elif change == "empty":
