@@ -61,14 +61,19 @@ def assert_no_pings(body: dict) -> None:
     assert not allowed.get("users") and not allowed.get("roles") and not allowed.get("replied_user"), allowed
 
 
-def assert_safe_traffic(server: DiscordStandIn) -> None:
-    for request in server.requests:
+def assert_safe_requests(server: DiscordStandIn, requests) -> None:
+    """No message body can ping, Discord refused nothing we sent, and the token never leaked."""
+    for request in requests:
         body = message_body(request)
         if body is not None:
             assert_no_pings(body)
             SEEN_MESSAGE_BODIES.append(body)
         assert request.status < 400 or request.fault, f"Discord refused {request}: {request.response}"
     assert not server.token_leaks(), server.token_leaks()
+
+
+def assert_safe_traffic(server: DiscordStandIn) -> None:
+    assert_safe_requests(server, server.requests)
     assert not server.unknown_requests, server.describe()
 
 
@@ -256,13 +261,7 @@ async def serve(built, tmp_path: Path, *, engine_settings=None, builder=None, st
 
 def assert_safe_since(server: DiscordStandIn, mark: int) -> None:
     """``assert_safe_traffic`` for the requests after ``mark`` only (a shared stand-in)."""
-    for request in server.find_requests(after=mark):
-        body = message_body(request)
-        if body is not None:
-            assert_no_pings(body)
-            SEEN_MESSAGE_BODIES.append(body)
-        assert request.status < 400 or request.fault, f"Discord refused {request}: {request.response}"
-    assert not server.token_leaks(), server.token_leaks()
+    assert_safe_requests(server, server.find_requests(after=mark))
 
 
 class LoopLagProbe:
