@@ -51,6 +51,7 @@ _PREFIX_KEY_CHARS = 24
 _MIN_TRUNCATED_CHARS = 30
 _NEAR_PREFIX_RATIO = 85.0
 _SITE_SUFFIX_SPAN = 34
+_NORMALIZE_BLOCK_CHARS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,27 @@ def normalize_text(text: str) -> str:
 
 
 def normalize_lines(lines: list[str]) -> list[str]:
-    r"""``normalize_text`` of every line, done on the whole file at once.
+    """``normalize_text`` of every line, a block of about 256 KB of lines at a time.
 
-    One C call per step for the file instead of one per line (5x faster on news). Equal to the
+    Whole blocks keep the work in a few C calls; bounded blocks keep each call short, since a
+    C call holds the GIL and one over a 50 MB file stalled the bot's event loop for seconds
+    during a reload.
+    """
+    normalized: list[str] = []
+    start = size = 0
+    for end, line in enumerate(lines, 1):
+        size += len(line) + 1
+        if size >= _NORMALIZE_BLOCK_CHARS:
+            normalized.extend(_normalize_block(lines[start:end]))
+            start, size = end, 0
+    normalized.extend(_normalize_block(lines[start:]))
+    return normalized
+
+
+def _normalize_block(lines: list[str]) -> list[str]:
+    r"""``normalize_text`` of every line, done on the block at once.
+
+    One C call per step for the block instead of one per line (5x faster on news). Equal to the
     per-line version because the lines are joined with a newline, which none of the steps creates,
     removes or combines with a neighbour (NFKC never composes across it), and because
     ``str.split()`` and the regex ``\s`` agree on what whitespace is.
