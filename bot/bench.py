@@ -330,11 +330,19 @@ def measure_bm25s(corpus: Path, cache: Path, questions: list[str]) -> dict[str, 
 
 def measure_lag(corpus: Path, cache: Path, questions: list[str]) -> dict[str, Any]:
     """Event-loop lag while the bot's real reload path (``CorpusIndex.reload``) runs."""
-    from .build import build_engine
-    from .discord.index import CorpusIndex
     from .discord.runner import freeze_startup_heap
 
     freeze_startup_heap()  # as `python -m bot run` does before building the index
+    try:
+        return _measure_lag_scenarios(corpus, cache, questions)
+    finally:
+        gc.unfreeze()  # with --in-process the caller's heap must become collectable again
+
+
+def _measure_lag_scenarios(corpus: Path, cache: Path, questions: list[str]) -> dict[str, Any]:
+    from .build import build_engine
+    from .discord.index import CorpusIndex
+
     results = {}
     cached = _settings(corpus, cache)
     scenarios = {

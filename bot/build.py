@@ -302,14 +302,18 @@ def run_jobs(jobs: list[FileJob], passage_tokens: int, analyzer: Analyzer, progr
         return segments
     options = (analyzer.stem, tuple(sorted(analyzer.stopwords)))
     _WORKER_ANALYZERS[options] = analyzer  # forked workers start with its memos, warm or not
-    with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_worker_start) as pool:
-        futures = [pool.submit(_process_in_worker, batch, passage_tokens, options) for batch in batches]
-        segments = []
-        done = 0
-        for batch, future in zip(batches, futures):
-            segments.append(future.result())
-            done += len(batch)
-            report("reading articles", done, len(jobs))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_worker_start) as pool:
+            futures = [pool.submit(_process_in_worker, batch, passage_tokens, options) for batch in batches]
+            segments = []
+            done = 0
+            for batch, future in zip(batches, futures):
+                segments.append(future.result())
+                done += len(batch)
+                report("reading articles", done, len(jobs))
+    finally:
+        # The workers got their copy at fork; kept here, an old index's memos would outlive it.
+        _WORKER_ANALYZERS.pop(options, None)
     return segments
 
 

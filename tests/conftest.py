@@ -15,6 +15,14 @@ SEEDS = ROOT / "seeds"
 QUESTIONS = Path(__file__).resolve().parent / "data" / "questions.jsonl"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch, tmp_path_factory):
+    """Tests never write the index cache into the checkout, and a developer's ``.env`` cannot hand
+    them a real DISCORD_TOKEN (python-dotenv does not override a variable that is set, even empty)."""
+    monkeypatch.setenv("INDEX_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "index-cache"))
+    monkeypatch.setenv("DISCORD_TOKEN", "")
+
+
 @pytest.fixture(scope="session")
 def seeds_built() -> Built:
     return build_engine(EngineSettings(corpus_dir=SEEDS))

@@ -24,7 +24,10 @@ def test_bench_reports_every_engine_on_a_tiny_corpus(tmp_path, capsys):
         assert row[engine]["query"]["n"] == 20 and row[engine]["build_s"] >= 0
         assert row["ratios"][engine]["vs_scorer"] > 0
     assert set(row["lag"]) == {"unchanged", "one_article_changed", "full_rebuild"}
-    assert all(lag["ok"] and lag["questions_answered"] > 0 for lag in row["lag"].values())
+    # Whether a question finishes during a tiny cached reload depends on the machine's timing; a
+    # full rebuild always takes long enough to answer some.
+    assert all(lag["ok"] for lag in row["lag"].values())
+    assert row["lag"]["full_rebuild"]["questions_answered"] > 0
 
 
 def test_bench_says_what_is_missing(tmp_path, capsys):

@@ -11,7 +11,7 @@ from tests.conftest import ROOT, SEEDS
 
 
 def run_bot(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    environment = {**os.environ, "DISCORD_TOKEN": ""}  # empty, so a .env token is not used either
     environment.update({"CORPUS_DIR": str(SEEDS), **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],

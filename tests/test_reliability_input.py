@@ -250,7 +250,7 @@ def test_cli_subprocess_answers_the_whole_table_in_one_run():
     result = subprocess.run(
         [sys.executable, "-m", "bot", "ask", "--json", "--corpus", str(SEEDS), "--", *arguments],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8", "HOME": str(ROOT)},
+        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8", "HOME": str(ROOT), "DISCORD_TOKEN": "", "INDEX_CACHE_DIR": "off"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert not TRACEBACK.search(result.stderr), result.stderr
@@ -263,7 +263,7 @@ def test_cli_invalid_utf8_question_does_not_crash():
     result = subprocess.run(
         [sys.executable.encode(), b"-m", b"bot", b"ask", b"--json", b"--corpus", str(SEEDS).encode(), b"\xff\xfe missiles"],
         capture_output=True, cwd=ROOT, timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8", "HOME": str(ROOT)},
+        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8", "HOME": str(ROOT), "DISCORD_TOKEN": "", "INDEX_CACHE_DIR": "off"},
     )  # fmt: skip
     assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr.decode("utf-8", "replace")
     # The bytes that are not UTF-8 become replacement characters; the rest is still asked.

@@ -78,11 +78,12 @@ def lost_sources(served: Iterable[str], skipped: Iterable[SkippedFile]) -> list[
     """The files of the index in use that a new build could not read: skipped themselves, or
     inside a folder that could not be listed. (A file that is simply gone was removed on purpose.)"""
     served = list(served)
+    served_set = set(served)  # membership per skipped file must not scan half a million names
     lost: list[SkippedFile] = []
     for item in skipped:
         folder = "" if item.source in (".", "") else item.source.rstrip("/") + "/"
         listing = item.reason.startswith("cannot list folder")
-        hit = item.source in served or (listing and any(source.startswith(folder) for source in served))
+        hit = item.source in served_set or (listing and any(source.startswith(folder) for source in served))
         if hit:
             lost.append(item)
     return lost

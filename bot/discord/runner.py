@@ -159,4 +159,7 @@ def run_bot(settings: Settings) -> int:
     except (OSError, discord.HTTPException) as error:
         log.error("Cannot connect to Discord: %s", error)
         return 1
+    except Exception:  # noqa: BLE001 - through the log, whose filter redacts secrets, not bare stderr
+        log.exception("The bot stopped on an unexpected error")
+        return 1
     return 0
