@@ -314,19 +314,8 @@ class _Walker:
 _entry_name = operator.attrgetter("name")
 
 
-def find_corpus_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
-    """Every .txt/.md file under ``root`` (see ``scan_corpus``), as paths."""
-    listing = scan_corpus(root)
-    return [Path(path) for path in listing.paths], listing.skipped
-
-
 def _inside_folder(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def read_text_file(path: str | os.PathLike[str]) -> str:
-    """The file's text; raises ``ValueError`` with a human reason when it is not an article."""
-    return decode_article(read_file_bytes(path))
 
 
 def read_file_bytes(path: str | os.PathLike[str]) -> bytes:

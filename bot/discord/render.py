@@ -23,10 +23,7 @@ from ..answers import Answer, Hit, sentence_spans_of_passage
 CONTENT_LIMIT = 2000
 EMBED_TITLE_LIMIT = 256
 EMBED_DESCRIPTION_LIMIT = 4096
-EMBED_FIELD_NAME_LIMIT = 256
-EMBED_FIELD_VALUE_LIMIT = 1024
 EMBED_FOOTER_LIMIT = 2048
-EMBED_AUTHOR_LIMIT = 256
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
 
@@ -462,10 +459,6 @@ def format_duration(seconds: float) -> str:
 def timestamp(when: datetime) -> str:
     """A Discord timestamp: every reader sees it in their own time zone."""
     return f"<t:{int(when.replace(tzinfo=when.tzinfo or timezone.utc).timestamp())}:f>"
-
-
-def bullet_list(items: Sequence[str], limit: int) -> str:
-    return "\n".join(f"- {clip(one_line(item), limit, markdown=True)}" for item in items)
 
 
 HELP_TEXT = """\
