@@ -90,8 +90,9 @@ class TopK:
         slices = [postings.doc_ids[term.start : term.end] for term in terms]
         merged = np.concatenate(slices)
         order = np.argsort(merged, kind="stable")
-        first = np.concatenate(([True], merged[order][1:] != merged[order][:-1]))
-        candidates = merged[order][first]
+        ordered = merged[order]
+        first = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+        candidates = ordered[first]
         inverse = np.empty(merged.shape[0], dtype=np.int64)
         inverse[order] = np.cumsum(first) - 1
         scores = np.zeros(candidates.shape[0], dtype=np.float32)
