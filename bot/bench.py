@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slow-queries", type=int, default=20, metavar="N", help="questions for rank-bm25 above 200,000 passages (default 20)")
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "corpus-bot-bench", metavar="DIR", help="where corpora and caches go (kept between runs)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--plot", type=Path, default=REPO / "docs" / "speed.png", metavar="PNG", help="latency plot (needs matplotlib: pip install '.[bench]')")
+    parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="latency plot (needs matplotlib: pip install '.[bench]'; default WORK_DIR/speed.png, so a quick run never replaces the README's docs/speed.png)")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--no-lag", action="store_true", help="skip the event-loop lag measurement")
     parser.add_argument("--in-process", action="store_true", help="measure in this process (fast, but memory figures mix)")
@@ -464,7 +464,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     else:
         print(render_markdown(report))
     if not args.no_plot:
-        plot(report, args.plot)
+        plot(report, args.plot or args.work_dir / "speed.png")
     return 0
 
 

@@ -21,6 +21,7 @@ file is hashed again), so they may be refreshed in place and are not checksummed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -33,7 +34,12 @@ import uuid
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; one process per cache folder there
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 
@@ -116,28 +122,71 @@ class IndexCache:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
         _write_atomically(self.entry / "entry.json", json.dumps({"root": self.root, "key": asdict(self.key)}).encode())
-        _write_atomically(self.entry / "current.json", json.dumps({"generation": name}).encode())
-        self._remove_old(keep=name)
+        with _locked(self.entry / ".lock"):
+            current = self._current_name()
+            if current is None or _generation_time(name) >= _generation_time(current):
+                _write_atomically(self.entry / "current.json", json.dumps({"generation": name}).encode())
+                current = name
+            self._remove_older_than(current)
+        prune_entries(self.directory, keep=self.entry)
         return StoredIndex(segment, postings, self.entry / name)
 
     def update_stats(self, stored: StoredIndex, stats: np.ndarray) -> StoredIndex:
-        """Record fresh file stats for an unchanged index (the contents were hashed and match)."""
-        _save_array_atomically(stored.generation / "stats.npy", stats)
+        """Record fresh file stats for an unchanged index (the contents were hashed and match).
+        They are only hints, so failing to write them (the generation was replaced by another
+        process meanwhile, a read-only disk) costs a re-hash next time, never the build."""
+        try:
+            _save_array_atomically(stored.generation / "stats.npy", stats)
+        except OSError as error:
+            log.info("Could not refresh the file stats in %s: %s", stored.generation, error)
         return StoredIndex(stored.segment.with_stats(stats), stored.postings, stored.generation)
 
-    def _remove_old(self, keep: str) -> None:
-        """Older generations go (a process still serving one has it in memory, not on disk)."""
+    def _current_name(self) -> str | None:
+        try:
+            return str(json.loads((self.entry / "current.json").read_text(encoding="utf-8"))["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _remove_older_than(self, current: str) -> None:
+        """Generations older than the current one go (a process still serving one has it in
+        memory, not on disk). Two processes sharing the cache (shards) may save at the same
+        time: the newest generation wins, under a lock, and a newer one that is not current yet
+        is left alone, so neither deletes the generation the other is about to point to."""
         now = time.time()
+        newest = _generation_time(current)
         for path in self.entry.iterdir():
-            if not path.name.startswith("gen-") or path.name == keep:
+            if not path.name.startswith("gen-") or path.name == current:
                 continue
             try:
                 if path.name.endswith(".tmp") and now - path.stat().st_mtime < _STALE_SECONDS:
                     continue  # another process may be writing it
             except OSError:
                 continue  # gone already
+            if not path.name.endswith(".tmp") and _generation_time(path.name) > newest:
+                continue
             shutil.rmtree(path, ignore_errors=True)
-        prune_entries(self.directory, keep=self.entry)
+
+
+def _generation_time(name: str) -> int:
+    """When a generation was started (its name is ``gen-<time_ns>-<pid>-<random>``)."""
+    try:
+        return int(name.split("-")[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock between processes (none where ``fcntl`` does not exist)."""
+    if fcntl is None:
+        yield
+        return
+    with open(path, "a+b") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
 
 
 def prune_entries(directory: Path, keep: Path) -> None:

@@ -97,7 +97,7 @@ DEFAULT_INDEX_CACHE_DIR = ".cache/corpus-bot"
 
 def _env_cache_dir() -> Path | None:
     """INDEX_CACHE_DIR: a folder (default .cache/corpus-bot under the working folder), or
-    "off" to rebuild the index on every start."""
+    "off" (also "none", "false", "0") to rebuild the index on every start."""
     raw = os.environ.get("INDEX_CACHE_DIR", "").strip()
     if raw.lower() in {"off", "none", "false", "0"}:
         return None
@@ -195,7 +195,7 @@ def load_discord_settings() -> DiscordSettings:
             raise SettingsError(f"SHARD_IDS must be below SHARD_COUNT ({shard_count}), got {bad}")
     level = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
     return DiscordSettings(
         dev_guild_id=dev_guild_id,
         sync_commands=sync,

@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 from bot import build as build_module
+from bot import cache as cache_module
+from bot.analyzer import Analyzer
 from bot.build import build_engine
+from bot.cache import IndexCache
 from bot.cli import main as cli_main
 from bot.config import EngineSettings
 from tests.conftest import SEEDS
@@ -184,3 +187,26 @@ def test_no_cache_on_the_command_line_writes_nothing(tmp_path, monkeypatch, caps
     assert cli_main(["index", "--json", "--corpus", str(folder)]) == 0
     assert json.loads(capsys.readouterr().out)["cache"] == "cold"
     assert cache.exists()
+
+
+def test_two_processes_saving_at_once_keep_the_newest_generation_on_disk(tmp_path, monkeypatch):
+    """Shards share INDEX_CACHE_DIR. A generation started first but finished last must neither
+    take the pointer from the newer one nor leave the pointer on a deleted folder."""
+    folder, cache_dir = corpus_copy(tmp_path), tmp_path / "cache"
+    settings = EngineSettings(corpus_dir=folder, cache_dir=cache_dir)
+    expected = snapshot(build_engine(settings))
+    cache = IndexCache(cache_dir, folder, build_module.cache_key(settings, Analyzer()))
+    stored = cache.load()
+    newer = cache.save(stored.segment, stored.postings)
+    started_before = int(newer.generation.name.split("-")[1]) - 1_000_000
+    monkeypatch.setattr(cache_module.time, "time_ns", lambda: started_before)
+    older = cache.save(stored.segment, stored.postings)
+    monkeypatch.undo()
+
+    pointer = json.loads((cache.entry / "current.json").read_text(encoding="utf-8"))["generation"]
+    assert pointer == newer.generation.name and newer.generation.is_dir()
+    assert not older.generation.exists()  # older than the current one: removed
+    cache.update_stats(older, older.segment.stats)  # its folder is gone: a hint lost, no error
+    rebuilt = build_engine(settings)
+    assert rebuilt.report.cache == "hit"
+    assert snapshot(rebuilt) == expected
