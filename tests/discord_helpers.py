@@ -435,8 +435,12 @@ class ReplyTracker:
         replies.append((request, body))
 
     def update(self) -> None:
-        requests = self.server.requests
-        for request in requests[self._cursor:]:
+        # One snapshot, and the cursor moves by its length: the stand-in may record more requests
+        # meanwhile (the benchmark runs it in another thread), and those are read next time.
+        # (``self._cursor = len(requests)`` after the loop skipped them, and a reply was lost.)
+        fresh = self.server.requests[self._cursor :]
+        self._cursor += len(fresh)
+        for request in fresh:
             if request.index <= self.after or request.method != "POST" or request.status >= 400:
                 continue
             path = request.path
@@ -448,7 +452,6 @@ class ReplyTracker:
             elif path.startswith("/channels/") and isinstance(request.json, dict):
                 reference = request.json.get("message_reference") or {}
                 self._add(self._by_message.get(str(reference.get("message_id"))), request, request.json)
-        self._cursor = len(requests)
 
     @property
     def done(self) -> bool:

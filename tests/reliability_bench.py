@@ -288,7 +288,7 @@ async def scenario_reload(tmp: Path, *, articles: int, burst: bool, rng: random.
                     first = questions_for(users=50, per_user=4, offset=wave * 5)
                     asked += first
                     await send(standin, first)
-                while bot.corpus.reloading or bot.corpus.generation == 1:
+                while bot.corpus.reloading or (bot.corpus.generation == 1 and bot.corpus.last_reload is None):
                     batch = questions_for(users=5, per_user=1, offset=wave * 5)
                     asked += batch
                     await send(standin, batch)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -16,7 +18,9 @@ from bot.discord import asking
 from bot.discord.checks import QuestionLimiter
 from bot.discord.client import make_intents
 from bot.discord.feedback import FeedbackLog
-from bot.discord.index import AlreadyReloading, CorpusIndex, corpus_diff
+from bot.corpus import SkippedFile
+from bot.discord.index import AlreadyReloading, Catalogue, CorpusIndex, corpus_diff
+from bot.discord.rebuild import BUILD_NICENESS, BuildProcessError, SubprocessBuilder, merge_skipped
 from bot.discord.stats import Stats
 from bot.discord.store import LRU, AnswerRecord, AnswerStore, Conversations
 
@@ -223,6 +227,134 @@ async def test_one_reload_at_a_time_and_questions_use_the_old_index_meanwhile(tm
     release.set()
     result = await task
     assert result.ok and index.current is not old and not index.reloading
+
+
+# --------------------------------------------------------------------------------------------
+# Reloads built in a child process (the default)
+# --------------------------------------------------------------------------------------------
+def in_the_test_process() -> bool:
+    return os.getpid() == TEST_PROCESS
+
+
+TEST_PROCESS = os.getpid()
+
+
+async def test_the_default_reload_builds_in_a_child_process_at_a_lower_priority(tmp_path):
+    calls = []  # (pid, niceness) of every build, wherever it runs; a child writes to the log file
+    log_file = tmp_path / "builds.log"
+
+    def recording(settings):
+        with open(log_file, "a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()} {os.nice(0)} {settings.cache_dir}\n")
+        return build_engine(settings)
+
+    index, folder = make_index(tmp_path, SubprocessBuilder(recording))
+    assert isinstance(CorpusIndex(index.current, index.settings)._builder, SubprocessBuilder), "the default"
+    (folder / "new.txt").write_text("Brand new article about penguins in Antarctica.\n", encoding="utf-8")
+    result = await index.reload(by="Mod")
+    assert result.ok and result.diff.added == ("new.txt",), result
+    assert index.current.engine.ask("penguins Antarctica").hits
+    calls = [line.split() for line in log_file.read_text(encoding="utf-8").splitlines()]
+    (child_pid, child_nice, child_cache), (load_pid, load_nice, load_cache) = calls
+    assert int(child_pid) != TEST_PROCESS and int(load_pid) == TEST_PROCESS
+    assert int(child_nice) == min(19, int(load_nice) + BUILD_NICENESS)
+    # No INDEX_CACHE_DIR: the child hands the index over in a private cache, loaded here as a hit.
+    assert child_cache == load_cache and Path(child_cache).is_dir()
+    assert index.current.report.cache == "cold" and index.current.report.files_read == 6
+    index.close()
+    assert not Path(child_cache).exists(), "the private cache goes with the bot"
+
+
+async def test_a_reload_uses_the_configured_index_cache_to_hand_over(tmp_path):
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    settings = EngineSettings(corpus_dir=folder, cache_dir=tmp_path / "cache")
+    index = CorpusIndex(build_engine(settings), settings)
+    (folder / "new.txt").write_text("Walruses were counted on the ice.\n", encoding="utf-8")
+    result = await index.reload(by="Mod")
+    assert result.ok and result.diff.added == ("new.txt",)
+    assert index.current.report.cache == "updated" and index.current.report.files_read == 1
+    index.close()
+    assert (tmp_path / "cache").is_dir(), "the configured cache stays"
+
+
+async def test_when_the_build_process_cannot_store_the_index_it_is_built_again_here(tmp_path, caplog):
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    settings = EngineSettings(corpus_dir=folder, cache_dir=tmp_path / "a-file" / "cache")  # cannot be created
+    index = CorpusIndex(build_engine(settings), settings)
+    (folder / "new.txt").write_text("Walruses were counted on the ice.\n", encoding="utf-8")
+    result = await index.reload(by="Mod")
+    assert result.ok and result.diff.added == ("new.txt",)
+    assert "could not store the new index" in caplog.text and index.current.engine.ask("walruses ice").hits
+
+
+async def test_a_build_process_that_raises_keeps_the_old_index(tmp_path, caplog):
+    def broken(settings):
+        if not in_the_test_process():
+            raise ValueError("the stemmer broke")
+        return build_engine(settings)
+
+    index, _ = make_index(tmp_path, SubprocessBuilder(broken))
+    old = index.current
+    result = await index.reload(by="Mod")
+    assert not result.ok and result.error == "building the index failed (ValueError: the stemmer broke)"
+    assert index.current is old and index.generation == 1 and index.current.engine.ask(MISSILES).hits
+    assert "In the build process" in caplog.text and 'raise ValueError("the stemmer broke")' in caplog.text
+
+
+async def test_a_build_process_that_dies_keeps_the_old_index(tmp_path):
+    def killed(settings):
+        if not in_the_test_process():
+            os._exit(9)  # as if the kernel's OOM killer had stepped in
+        return build_engine(settings)
+
+    index, folder = make_index(tmp_path, SubprocessBuilder(killed))
+    old = index.current
+    (folder / "new.txt").write_text("Never indexed.\n", encoding="utf-8")
+    result = await index.reload(by="Mod")
+    assert not result.ok and "BuildProcessError" in result.error and "exit code 9" in result.error, result.error
+    assert index.current is old and not index.reloading
+    with pytest.raises(BuildProcessError):
+        SubprocessBuilder(killed)(index.settings)
+
+
+async def test_a_corpus_error_in_the_build_process_reads_as_one(tmp_path):
+    index, folder = make_index(tmp_path, SubprocessBuilder())
+    old = index.current
+    shutil.rmtree(folder)
+    result = await index.reload(by="Mod")
+    assert not result.ok and result.error.startswith("cannot read the corpus:") and "does not exist" in result.error
+    assert index.current is old
+
+
+def test_skipped_files_of_the_build_process_are_kept_unless_indexed_after_all():
+    by_child = [SkippedFile("gone.txt", "file disappeared while reading"), SkippedFile("back.txt", "permission denied")]
+    by_load = [SkippedFile("image.txt", "binary file, not text")]
+    merged = merge_skipped(by_child, by_load, indexed={"back.txt", "a.txt"})
+    assert [item.source for item in merged] == ["gone.txt", "image.txt"]
+
+
+def test_the_catalogue_is_sorted_once_and_suggests_like_autocomplete(tmp_path):
+    folder = write_corpus(tmp_path / "c", {"b.txt": "Beta.\n", "A.txt": "Alpha.\n", f"{'x' * 101}.txt": "Long name.\n"})
+    write_corpus(folder / "sub", {"Ca.md": "Gamma.\n"})
+    built = build_engine(EngineSettings(corpus_dir=folder))
+    catalogue = Catalogue.of(built)
+    assert catalogue.names == tuple(sorted(built.report.passages_per_source))
+    assert catalogue.suggest("") == ["A.txt", "b.txt", "sub/Ca.md"]  # the 105-character name is too long
+    assert catalogue.suggest(" a.T ") == ["A.txt"] and catalogue.suggest("CA") == ["sub/Ca.md"]
+    assert catalogue.suggest("txt", limit=1) == ["A.txt"] and catalogue.suggest("zzz") == []
+    assert catalogue.pages == ((0, 4),) and catalogue.passages == built.report.passages
+
+
+async def test_a_reload_replaces_the_catalogue_with_the_index(tmp_path):
+    index, folder = make_index(tmp_path)
+    before = index.catalogue
+    (folder / "aardvark.txt").write_text("Aardvarks dig.\n", encoding="utf-8")
+    assert (await index.reload(by="Mod")).ok
+    assert index.catalogue is not before and index.catalogue.names[-1] == "aardvark.txt"
+    assert index.catalogue.names == tuple(sorted(index.sources()))
 
 
 def test_article_path_only_serves_indexed_files(tmp_path):

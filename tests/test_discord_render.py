@@ -305,6 +305,22 @@ def test_sources_pages_paginate_long_lists():
     assert "article_0499.txt" in pages[-1]
 
 
+def test_one_sources_page_is_that_page_of_all_of_them():
+    per_source = {f"article_{n:04}.txt": n for n in range(500)}
+    skipped = [object()]
+    pages = render.sources_pages(per_source, skipped)
+    names = sorted(per_source)
+    bounds = render.source_page_bounds(per_source, names)
+    assert len(bounds) == len(pages) > 2 and bounds[0][0] == 0 and bounds[-1][1] == 500
+    for page in (1, 2, len(pages)):
+        assert render.sources_page(per_source, skipped, page) == pages[page - 1]
+        assert render.sources_page(per_source, skipped, page, names=names, bounds=bounds,
+                                   total=sum(per_source.values())) == pages[page - 1]  # fmt: skip
+    assert render.sources_page(per_source, skipped, 10_000) == pages[-1], "past the end: the last page"
+    assert "file(s) skipped" in pages[-1] and "file(s) skipped" not in pages[0]
+    assert render.sources_page({}, (), 3) == "**Indexed files** — 0 files, 0 passages\nNo files are indexed."
+
+
 def reload_result(**overrides) -> ReloadResult:
     base = dict(ok=True, by="Mod", at=datetime.now(timezone.utc), seconds=0.25, documents=5, passages=64)
     return ReloadResult(**{**base, **overrides})

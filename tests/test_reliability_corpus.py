@@ -60,25 +60,28 @@ class ReadFaults:
     """Simulated failures at the moment the index builder reads a file.
 
     The corpus reader may read with ``os.open``, ``open`` or ``Path.read_bytes``; all three are
-    intercepted, for the named files only, and only in worker threads (where reloads build).
-    Each rule also touches its file first, as a real chmod or edit would, so that a cache keyed
-    on the file's stat cannot skip the read.
+    intercepted, for the named files only, and only where reloads build: in worker threads, and
+    in the build process a reload forks (which inherits these patches). Each rule also touches
+    its file first, as a real chmod or edit would, so that a cache keyed on the file's stat
+    cannot skip the read. ``hits`` lists the faults triggered, in whichever process.
     """
 
-    def __init__(self, monkeypatch) -> None:
+    def __init__(self, monkeypatch, hits_file: Path) -> None:
         self.rules: dict[str, Callable[[str], None]] = {}
-        self.hits: list[str] = []
+        self._hits_file = hits_file
+        test_process = os.getpid()
         original_os_open, original_open, original_read_bytes = os.open, builtins.open, pathlib.Path.read_bytes
 
         def fault(path, reading_a_file: bool = True) -> None:
-            if not reading_a_file or threading.current_thread() is threading.main_thread():
+            if not reading_a_file or isinstance(path, int):
                 return
-            if isinstance(path, int):
+            if os.getpid() == test_process and threading.current_thread() is threading.main_thread():
                 return
             name = os.path.basename(os.fspath(path))
             rule = self.rules.get(name)
             if rule is not None:
-                self.hits.append(name)
+                with original_open(self._hits_file, "a", encoding="utf-8") as hits:
+                    hits.write(name + "\n")
                 rule(os.fspath(path))
 
         def os_open(path, flags, *args, **kwargs):
@@ -96,6 +99,13 @@ class ReadFaults:
         monkeypatch.setattr(os, "open", os_open)
         monkeypatch.setattr(builtins, "open", open_)
         monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+
+    @property
+    def hits(self) -> list[str]:
+        try:
+            return self._hits_file.read_text(encoding="utf-8").split()
+        except FileNotFoundError:
+            return []
 
     def _rule(self, name: str, folder: Path | None, action: Callable[[str], None]) -> None:
         if folder is not None and (folder / name).exists():
@@ -193,6 +203,9 @@ BREAKAGES = [
              lambda f, r, o: [(f / f"tiny_{i:04d}.txt").write_text(f"Tiny note {i} about walrus number w{i}.\n")
                               for i in range(3000)],
              True, "**Added (3000):**", "walrus number w2999", "tiny\\_2999.txt"),
+    # The bot builds in a child process: what goes wrong there comes back, and nothing is replaced.
+    Breakage("build-crashes", lambda f, r, o: r.crash_build(f), False,
+             "building the index failed (RuntimeError: unexpected failure in the index builder)"),
 ]  # fmt: skip
 
 
@@ -204,7 +217,7 @@ async def test_reload_with_a_broken_corpus(standin, launch, folder, tmp_path, mo
     async with launch(built=build_engine(settings), engine_settings=settings) as bot:
         served_before = dict(bot.corpus.sources())
         generation = bot.corpus.generation
-        faults = ReadFaults(monkeypatch)
+        faults = ReadFaults(monkeypatch, tmp_path / "fault-hits.txt")
         breakage.breaks(folder, faults, outside)
         _, report = await reply_to(standin, await slash(standin, "reload", user_id=OWNER_ID))
         text = report.json["content"]
@@ -361,7 +374,7 @@ async def test_start_up_with_a_broken_corpus(standin, launch, folder, tmp_path, 
     caplog.set_level(logging.INFO)
     outside = tmp_path / "outside"
     outside.mkdir()
-    faults = ReadFaults(monkeypatch)
+    faults = ReadFaults(monkeypatch, tmp_path / "fault-hits.txt")
     case.breaks(folder, faults, outside)
     settings = EngineSettings(corpus_dir=folder)
     if faults.rules:  # the start-up build runs on the main thread here

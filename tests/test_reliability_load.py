@@ -8,6 +8,7 @@ one reply and that nothing fails. The latency and event-loop-lag figures come fr
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import shutil
@@ -118,6 +119,38 @@ async def test_a_full_reload_while_questions_arrive_fails_none(standin, launch, 
         assert bot.corpus.generation == 2
         _, answer = await ask(standin, "Where were penguins marching?")
         assert "new\\_article.txt" in all_text(answer.json)
+
+
+async def test_gateway_frames_are_handled_one_per_event_loop_iteration(standin, launch):
+    """discord.py's reading task would parse every buffered gateway frame in one step, so a burst
+    of events held the loop for tens of milliseconds; the bot paces them (``pace_gateway``): the
+    loop gets to its other callbacks (timers, replies, heartbeats) between any two frames."""
+    async with launch() as bot:
+        loop = asyncio.get_running_loop()
+        iteration = 0
+        ticker: list[asyncio.Handle] = []
+
+        def tick() -> None:  # runs once per loop iteration
+            nonlocal iteration
+            iteration += 1
+            ticker[:] = [loop.call_soon(tick)]
+
+        started_in: list[int] = []
+
+        async def on_message(message) -> None:
+            # A listener's task takes its first step in the iteration after its frame was parsed.
+            started_in.append(iteration)
+
+        bot.add_listener(on_message, "on_message")
+        ticker.append(loop.call_soon(tick))
+        messages = [standin.message_create(f"note {n} about nothing in particular") for n in range(30)]
+        await asyncio.gather(*(standin.dispatch("MESSAGE_CREATE", message) for message in messages))
+        async with asyncio.timeout(10):
+            while len(started_in) < len(messages):
+                await asyncio.sleep(0.01)
+        ticker[0].cancel()
+        bot.remove_listener(on_message, "on_message")
+    assert len(set(started_in)) == len(messages), f"frames handled in the same iteration: {started_in}"
 
 
 @pytest.mark.parametrize("abort", [False, True], ids=["close-4000", "network-failure"])

@@ -1,9 +1,9 @@
 """The index the bot serves, and reloading it without ever serving a broken one.
 
-A ``Built`` (engine + corpus + report) is immutable. A reload builds a new one in a worker
-thread while questions keep going to the old one, then swaps the single reference on the event
-loop: a question sees either the old index or the new one, never a mix. On any failure the old
-index stays.
+A ``Built`` (engine + corpus + report) is immutable. A reload builds a new one while questions
+keep going to the old one (by default in a child process, see :mod:`.rebuild`; the bot only
+waits for it in a worker thread), then swaps the single reference on the event loop: a question
+sees either the old index or the new one, never a mix. On any failure the old index stays.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 from ..build import Built, build_engine
 from ..config import EngineSettings
 from ..corpus import Corpus, CorpusError, SkippedFile
+from . import render
+from .rebuild import Builder, SubprocessBuilder
 
 log = logging.getLogger(__name__)
-
-Builder = Callable[[EngineSettings], Built]
 
 
 # The analyzer memoizes every word (LRU, up to 2^20) and every whitespace-separated chunk (dict,
@@ -104,11 +104,65 @@ def corpus_diff(old: Corpus, new: Corpus) -> CorpusDiff:
     )
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """The file names of one index as /sources and the ``source`` autocomplete show them,
+    prepared once per index (for a reload, off the event loop) instead of sorting and measuring
+    every name on each keystroke or page."""
+
+    names: tuple[str, ...]  # sorted
+    folded: tuple[str, ...]  # the names casefolded, in the same order
+    pages: tuple[tuple[int, int], ...]  # each /sources page's slice of ``names``
+    passages: int
+
+    @classmethod
+    def of(cls, built: Built) -> "Catalogue":
+        per_source = built.report.passages_per_source
+        names = tuple(sorted(per_source))
+        return cls(names, tuple(name.casefold() for name in names), render.source_page_bounds(per_source, names),
+                   built.report.passages)  # fmt: skip
+
+    def suggest(self, typed: str, *, limit: int = 25, max_chars: int = 100) -> list[str]:
+        """The first ``limit`` names (sorted) containing ``typed``, ignoring case; names longer than
+        ``max_chars`` are left out (Discord refuses longer choices)."""
+        wanted = typed.casefold().strip()
+        found: list[str] = []
+        for name, folded in zip(self.names, self.folded):
+            if wanted in folded and len(name) <= max_chars:
+                found.append(name)
+                if len(found) == limit:
+                    break
+        return found
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What a reload learns by walking both indexes (done off the event loop)."""
+
+    lost: list[SkippedFile]
+    diff: CorpusDiff | None = None  # None when files were lost: the new index is not used
+    catalogue: Catalogue | None = None
+
+
+def assess(old: Built, new: Built) -> Assessment:
+    """Whether ``new`` may replace ``old`` (nothing served was lost), and if so the diff and the
+    new catalogue. O(files of both indexes): run it in a worker thread. Comparing the per-file
+    digests of two corpora of half a million files takes ~0.5 s."""
+    lost = lost_sources(old.report.passages_per_source, new.report.skipped)
+    if lost:
+        return Assessment(lost)
+    return Assessment(lost, corpus_diff(old.corpus, new.corpus), Catalogue.of(new))
+
+
 class CorpusIndex:
-    def __init__(self, built: Built, settings: EngineSettings, builder: Builder = build_engine) -> None:
+    """The served index. ``builder`` makes a new one for a reload, called in a worker thread;
+    the default builds in a child process (:class:`~.rebuild.SubprocessBuilder`)."""
+
+    def __init__(self, built: Built, settings: EngineSettings, builder: Builder | None = None) -> None:
         self._built = built
+        self._catalogue = Catalogue.of(built)
         self.settings = settings
-        self._builder = builder
+        self._builder = builder if builder is not None else SubprocessBuilder(build_engine)
         self._reloading = False
         self.generation = 1
         self.loaded_at = datetime.now(timezone.utc)
@@ -118,6 +172,11 @@ class CorpusIndex:
     @property
     def current(self) -> Built:
         return self._built
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The file names of :attr:`current`, sorted (replaced together with it)."""
+        return self._catalogue
 
     def _memos(self):
         """(size, clear) of each of the analyzer's memos: its per-word LRU and per-chunk dict."""
@@ -143,6 +202,12 @@ class CorpusIndex:
         for _, clear in list(self._memos()):
             clear()
         self._memo_baseline = 0
+
+    def close(self) -> None:
+        """Stop a build in progress and clean up after the builder (the bot is shutting down)."""
+        close = getattr(self._builder, "close", None)
+        if close is not None:
+            close()
 
     @property
     def reloading(self) -> bool:
@@ -198,7 +263,10 @@ class CorpusIndex:
                     f"{old.report.documents}. Refusing to replace it with an empty one",
                     skipped=new.report.skipped,
                 )
-            lost = lost_sources(old.report.passages_per_source, new.report.skipped)
+            # Everything that walks the whole corpus (lost files, the diff, the sorted names for
+            # /sources and autocomplete) runs off the loop; the swap below is two assignments.
+            checked = await asyncio.to_thread(assess, old, new)
+            lost = checked.lost
             if lost:
                 shown = "; ".join(f"{item.source}: {item.reason}" for item in lost[:5])
                 more = f"; and {len(lost) - 5} more" if len(lost) > 5 else ""
@@ -209,10 +277,8 @@ class CorpusIndex:
                     "Nothing was replaced; fix or delete them, then reload again",
                     skipped=new.report.skipped,
                 )
-            # Comparing the per-file digests of two corpora of half a million files takes ~0.5 s:
-            # not on the loop.
-            diff = await asyncio.to_thread(corpus_diff, old.corpus, new.corpus)
-            self._built = new  # the swap: one reference, assigned on the event loop
+            diff, catalogue = checked.diff or CorpusDiff(), checked.catalogue or Catalogue.of(new)
+            self._built, self._catalogue = new, catalogue  # the swap, on the event loop
             self._memo_baseline = self.memo_entries()
             self.generation += 1
             self.loaded_at = datetime.now(timezone.utc)

@@ -415,31 +415,66 @@ def no_more(question: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Moderator and info replies (plain text: short, and they work without Embed Links)
 # --------------------------------------------------------------------------------------------
+_SOURCES_HEAD_ROOM = 120  # a /sources page's header is added to its list of files
+
+
+def _source_line(source: str, count: int) -> str:
+    return f"`{clip(source, 180).replace('`', 'ʼ')}` — {count} passage{'s' if count != 1 else ''}"
+
+
+def source_page_bounds(passages_per_source: dict[str, int], names: Sequence[str]) -> tuple[tuple[int, int], ...]:
+    """Where each /sources page starts and ends in ``names`` (the sorted file names): as many
+    files as fit one message. Measuring every line is O(files): done once per index, not per page."""
+    bounds: list[tuple[int, int]] = []
+    start = size = 0
+    for position, source in enumerate(names):
+        width = discord_len(_source_line(source, passages_per_source[source])) + 1
+        if position > start and size + width > CONTENT_LIMIT - _SOURCES_HEAD_ROOM:
+            bounds.append((start, position))
+            start, size = position, 0
+        size += width
+    bounds.append((start, len(names)))
+    return tuple(bounds)
+
+
+def sources_page(
+    passages_per_source: dict[str, int],
+    skipped: Sequence[object] = (),
+    page: int = 1,
+    *,
+    names: Sequence[str] | None = None,
+    bounds: Sequence[tuple[int, int]] | None = None,
+    total: int | None = None,
+) -> str:
+    """One page of the indexed files with their passage counts (the last page if ``page`` is past
+    it). Only that page's lines are rendered; pass the sorted ``names``, their page ``bounds``
+    (:func:`source_page_bounds`) and the ``total`` of passages when they are at hand, or they are
+    computed here (O(files))."""
+    if names is None:
+        names = sorted(passages_per_source)
+    if bounds is None:
+        bounds = source_page_bounds(passages_per_source, names)
+    if total is None:
+        total = sum(passages_per_source.values())
+    number = max(1, min(page, len(bounds)))
+    start, end = bounds[number - 1]
+    header = f"**Indexed files** — {len(passages_per_source)} files, {total} passages"
+    if len(bounds) > 1:
+        header += f" (page {number}/{len(bounds)})"
+    lines = [_source_line(source, passages_per_source[source]) for source in names[start:end]]
+    text = fit_content(header + "\n" + ("\n".join(lines) if lines else "No files are indexed."))
+    if skipped and number == len(bounds):
+        text = fit_content(text + f"\n-# {len(skipped)} file(s) skipped; a moderator sees why in /reload.")
+    return text
+
+
 def sources_pages(passages_per_source: dict[str, int], skipped: Sequence[object] = ()) -> list[str]:
-    """The indexed files with their passage counts, split into pages that each fit a message."""
+    """Every page of :func:`sources_page` (each fits a message)."""
+    names = sorted(passages_per_source)
+    bounds = source_page_bounds(passages_per_source, names)
     total = sum(passages_per_source.values())
-    items = [f"`{clip(source, 180).replace('`', 'ʼ')}` — {count} passage{'s' if count != 1 else ''}"
-             for source, count in sorted(passages_per_source.items())]
-    head_room = 120  # the page header is added below
-    pages: list[list[str]] = [[]]
-    size = 0
-    for item in items:
-        if pages[-1] and size + discord_len(item) + 1 > CONTENT_LIMIT - head_room:
-            pages.append([])
-            size = 0
-        pages[-1].append(item)
-        size += discord_len(item) + 1
-    out = []
-    for number, page in enumerate(pages, 1):
-        header = f"**Indexed files** — {len(passages_per_source)} files, {total} passages"
-        if len(pages) > 1:
-            header += f" (page {number}/{len(pages)})"
-        body = "\n".join(page) if page else "No files are indexed."
-        out.append(fit_content(header + "\n" + body))
-    if skipped:
-        note = f"\n-# {len(skipped)} file(s) skipped; a moderator sees why in /reload."
-        out[-1] = fit_content(out[-1] + note)
-    return out
+    return [sources_page(passages_per_source, skipped, n, names=names, bounds=bounds, total=total)
+            for n in range(1, len(bounds) + 1)]  # fmt: skip
 
 
 def format_duration(seconds: float) -> str:

@@ -184,9 +184,9 @@ class Ask(commands.Cog):
 
     @ask.autocomplete("source")
     async def source_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        wanted = current.casefold().strip()
-        names = [s for s in sorted(self.bot.corpus.sources()) if wanted in s.casefold() and len(s) <= 100]
-        return [app_commands.Choice(name=name, value=name) for name in names[:25]]
+        # Sorted once per index (Catalogue), not on every keystroke.
+        names = self.bot.corpus.catalogue.suggest(str(current), limit=25, max_chars=100)
+        return [app_commands.Choice(name=name, value=name) for name in names]
 
     # ------------------------------------------------------------------ mentions, replies, ask channels
     def question_in(self, message: discord.Message) -> tuple[str, bool, int | None, int | None] | None:

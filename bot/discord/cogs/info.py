@@ -19,9 +19,10 @@ class Info(commands.Cog):
     @app_commands.command(name="sources", description="The articles I have read, with their passage counts.")
     @app_commands.describe(page="Page of the list (long lists are split)")
     async def sources(self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 10_000] = 1) -> None:
-        report = self.bot.corpus.current.report
-        pages = render.sources_pages(report.passages_per_source, report.skipped)
-        text = pages[min(page, len(pages)) - 1]
+        # Only the requested page is rendered, from the names sorted and paged once per index.
+        report, catalogue = self.bot.corpus.current.report, self.bot.corpus.catalogue
+        text = render.sources_page(report.passages_per_source, report.skipped, page,
+                                   names=catalogue.names, bounds=catalogue.pages, total=catalogue.passages)  # fmt: skip
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
 
     @app_commands.command(name="help", description="How to ask me questions.")
