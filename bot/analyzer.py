@@ -83,6 +83,10 @@ class Analyzer:
 
     def chunk_terms(self, chunk: str) -> tuple[str, ...]:
         """The terms of one whitespace-free chunk of text (not memoised here)."""
+        if chunk.isascii() and chunk.isalpha():
+            # Most chunks are plain ASCII words: one word for _TOKEN, which folding only
+            # lowercases, with no digits, hyphen or "'s"; so straight to its plain terms.
+            return self._plain_terms(chunk.lower())
         return tuple(term for word in _TOKEN.findall(chunk) for term in self._terms_of_word(word))
 
     _analyze_chunk = chunk_terms

@@ -38,9 +38,13 @@ log = logging.getLogger(__name__)
 
 # Fewer files than this are read in this process: starting workers costs more than it saves.
 PARALLEL_MIN_FILES = 1000
-# Files per job sent to a worker: big enough to amortise the round trip, small enough to
-# balance the workers and keep results (pickled over a pipe) a few megabytes.
+# Files per job. Fewer, bigger jobs cost less (each sorts its own vocabulary, and the parent
+# merges them all), but the last ones must be small for the workers to finish together: each
+# job takes a share of the files still left ("guided" scheduling), from MAX_BATCH_FILES down to
+# BATCH_FILES, which keeps results (pickled over a pipe) a few megabytes.
 BATCH_FILES = 400
+MAX_BATCH_FILES = 2000
+_GUIDED_SHARE = 4  # a job takes 1 / (_GUIDED_SHARE x workers) of the files left
 # A file modified this recently may still be changing within the same timestamp tick, so its
 # stat is not trusted next time (it is hashed again), as git does for "racily clean" files.
 _RACY_NS = 2_000_000_000
@@ -288,11 +292,12 @@ def run_jobs(jobs: list[FileJob], passage_tokens: int, analyzer: Analyzer, progr
     """Process the files, in worker processes when there are many; segments in job order."""
     if not jobs:
         return []
-    batches = [jobs[i : i + BATCH_FILES] for i in range(0, len(jobs), BATCH_FILES)]
     workers = worker_count()
+    parallel = len(jobs) >= PARALLEL_MIN_FILES and workers >= 2
+    batches = job_batches(jobs, workers if parallel else 1)
     report = progress or (lambda stage, done, total: None)
     report("reading articles", 0, len(jobs))
-    if len(jobs) < PARALLEL_MIN_FILES or workers < 2:
+    if not parallel:
         segments = []
         done = 0
         for batch in batches:
@@ -315,6 +320,18 @@ def run_jobs(jobs: list[FileJob], passage_tokens: int, analyzer: Analyzer, progr
         # The workers got their copy at fork; kept here, an old index's memos would outlive it.
         _WORKER_ANALYZERS.pop(options, None)
     return segments
+
+
+def job_batches(jobs: list[FileJob], workers: int) -> list[list[FileJob]]:
+    """``jobs`` cut into consecutive batches, big ones first (see ``MAX_BATCH_FILES``)."""
+    batches = []
+    start = 0
+    while start < len(jobs):
+        left = len(jobs) - start
+        size = min(left, max(BATCH_FILES, min(MAX_BATCH_FILES, left // (_GUIDED_SHARE * workers))))
+        batches.append(jobs[start : start + size])
+        start += size
+    return batches
 
 
 def worker_count() -> int:

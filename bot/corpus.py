@@ -207,7 +207,10 @@ class CorpusListing:
 
     @property
     def paths(self) -> list[str]:
-        return [self.path(i) for i in range(len(self.sources))]
+        if os.sep == "/":  # sources are already in the form of a relative path: one concatenation each
+            prefix = os.path.join(self.root, "")
+            return [prefix + source for source in self.sources]
+        return [self.path(i) for i in range(len(self.sources))]  # pragma: no cover - Windows
 
     def stat(self, position: int) -> "FileStat":
         return tuple(self.stats[position].tolist())  # type: ignore[return-value]

@@ -18,14 +18,12 @@ from typing import Sequence
 import numpy as np
 
 from .analyzer import Analyzer
-from .corpus import FileStat, SkippedFile, clean_document, decode_article, read_file_bytes, describe_read_error
-from .passages import Passage, document_passages
+from .columns import Column
+from .corpus import Document, FileStat, SkippedFile, clean_document, decode_article, describe_read_error, read_file_bytes
+from .passages import Chunks, WordTable, chunk_documents
 from .postings import ForwardIndex
 
 DIGEST_BYTES = 16
-# Separates passages when a whole batch is analysed in one pass; cleaning turns every control
-# character into a space, so no passage contains it.
-_PASSAGE_BREAK = "\x00"
 
 
 def content_digest(data: bytes) -> bytes:
@@ -108,29 +106,31 @@ FileJob = tuple[str, str, FileStat]  # (source, path to open, stat when listed)
 
 def process_files(jobs: Sequence[FileJob], passage_tokens: int, analyzer: Analyzer) -> Segment:
     """Read, clean, chunk and analyse files; unreadable or empty ones are listed as skipped."""
-    sources: list[str] = []
-    digests: list[bytes] = []
-    stats: list[FileStat] = []
-    passages: list[Passage] = []
-    file_passages = [0]
-    skipped: list[SkippedFile] = []
-    for source, path, stat in jobs:
+    read: list[tuple[int, bytes, Document]] = []  # (job, bytes, document) of the files read
+    skipped: list[tuple[int, SkippedFile]] = []
+    for job, (source, path, _) in enumerate(jobs):
         try:
             data = read_file_bytes(path)
             text = decode_article(data)
         except (OSError, ValueError) as error:
-            skipped.append(SkippedFile(source, describe_read_error(error)))
+            skipped.append((job, SkippedFile(source, describe_read_error(error))))
             continue
-        document = clean_document(source, text)
-        found = document_passages(document, passage_tokens) if document.paragraphs else []
-        if not found:
-            skipped.append(SkippedFile(source, "no text"))
+        read.append((job, data, clean_document(source, text)))
+    # All files of the batch are chunked together: that is where the per-word work is shared.
+    chunks = chunk_documents([document for _, _, document in read], passage_tokens)
+    sources: list[str] = []
+    digests: list[bytes] = []
+    stats: list[FileStat] = []
+    file_passages = [0]
+    for (job, data, document), count in zip(read, chunks.per_document):
+        if not count:
+            skipped.append((job, SkippedFile(document.source, "no text")))
             continue
-        sources.append(source)
+        sources.append(document.source)
         digests.append(content_digest(data))
-        stats.append(stat)
-        passages.extend(found)
-        file_passages.append(len(passages))
+        stats.append(jobs[job][2])
+        file_passages.append(file_passages[-1] + count)
+    passages = chunks.passages
     encoded = [passage.text.encode("utf-8") for passage in passages]
     text_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(text) for text in encoded], out=text_offsets[1:])
@@ -142,31 +142,35 @@ def process_files(jobs: Sequence[FileJob], passage_tokens: int, analyzer: Analyz
         b"".join(encoded),
         text_offsets,
         np.asarray([(p.first_line, p.last_line) for p in passages], dtype=np.int32).reshape(-1, 2),
-        analyze_passages([passage.text for passage in passages], analyzer),
-        tuple(skipped),
+        analyze_chunks(chunks, analyzer),
+        tuple(skipped for _, skipped in sorted(skipped, key=lambda item: item[0])),
     )
 
 
-def analyze_passages(texts: list[str], analyzer: Analyzer) -> ForwardIndex:
-    """Every passage's terms, counted, in one pass over the batch.
+def analyze_chunks(chunks: Chunks, analyzer: Analyzer) -> ForwardIndex:
+    """Every passage's terms, counted, from the words the chunker laid out.
 
-    The batch is one string with a break between passages, and each whitespace-separated chunk
-    maps to its term ids through a memo kept for the process's life (workers handle many
-    batches), so the per-token work happens in C (``str.split``, ``map``, ``np.fromiter``)
-    rather than in a Python loop. The segment gets its own sorted vocabulary of the terms used.
+    A passage's terms are its words' terms in order (no term spans whitespace), and each
+    distinct word is analysed once per process (``_WordTerms``), so this is array work: gather
+    each word's terms, count them per passage. The segment gets its own sorted vocabulary of the
+    terms used.
     """
-    if not texts:
-        return ForwardIndex.from_ids([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    chunk_ids = _chunk_ids(analyzer)
-    flat = np.fromiter(
-        chain.from_iterable(map(chunk_ids.__getitem__, f" {_PASSAGE_BREAK} ".join(texts).split())), dtype=np.int64
-    )
-    breaks = np.flatnonzero(flat < 0)
-    lengths = np.diff(np.concatenate(([-1], breaks, [flat.shape[0]]))) - 1
-    flat = flat[flat >= 0]
-    used = np.unique(flat)
-    terms = chunk_ids.terms
-    return ForwardIndex.from_ids([terms[i] for i in used.tolist()], np.searchsorted(used, flat), lengths)
+    terms = _word_terms(analyzer, chunks.table)
+    words = chunks.word_ids
+    counts = terms.counts[words]
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if ends.shape[0] else 0
+    # Word j's terms sit at terms.flat[starts[j] : starts[j] + counts[j]].
+    positions = np.repeat(terms.starts[words] - (ends - counts), counts) + np.arange(total, dtype=np.int64)
+    stream = terms.flat[positions]
+    cumulative = np.concatenate(([0], ends))
+    lengths = cumulative[chunks.word_offsets[1:]] - cumulative[chunks.word_offsets[:-1]]
+    # The batch's own numbering of the terms it uses (a gather, not a search per term).
+    used = np.flatnonzero(np.bincount(stream, minlength=len(terms.vocabulary)))
+    local = np.zeros(len(terms.vocabulary), dtype=np.int64)
+    local[used] = np.arange(used.shape[0])
+    vocabulary = terms.vocabulary
+    return ForwardIndex.from_ids([vocabulary[i] for i in used.tolist()], local[stream], lengths)
 
 
 # ASCII punctuation but the underscore (a word character): at the ends of a chunk it is never
@@ -174,45 +178,72 @@ def analyze_passages(texts: list[str], analyzer: Analyzer) -> ForwardIndex:
 _EDGE_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"
 
 
-class _ChunkIds(dict):
-    """Chunk → its terms' ids in a process-wide vocabulary, computed on first sight."""
+class _WordTerms:
+    """The analyzer's terms of each word of a ``WordTable``, as ids into a process-wide
+    vocabulary: word w's are ``flat[starts[w] : starts[w] + counts[w]]``. The words met since the
+    last batch are analysed by ``update``, all together."""
 
-    _MAX_TERMS = 1 << 22
-
-    def __init__(self, analyzer: Analyzer) -> None:
-        super().__init__()
+    def __init__(self, analyzer: Analyzer, table: WordTable) -> None:
+        self.table = table
         self._analyzer = analyzer
-        self.vocabulary: dict[str, int] = {}
-        self.terms: list[str] = []
-        self[_PASSAGE_BREAK] = (-1,)
+        self._core_ids: dict[str, tuple[int, ...]] = {}  # word without edge punctuation -> term ids
+        self._ids: dict[str, int] = {}
+        self.vocabulary: list[str] = []
+        self._counts = Column(np.int64)
+        self._starts = Column(np.int64)
+        self._flat = Column(np.int32)
 
-    def __missing__(self, chunk: str) -> tuple[int, ...]:
+    @property
+    def counts(self) -> np.ndarray:
+        return self._counts.values
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self._starts.values
+
+    @property
+    def flat(self) -> np.ndarray:
+        return self._flat.values
+
+    def update(self) -> None:
+        new = self.table.words[len(self._counts) :]
+        if not new:
+            return
         # No term starts or ends with punctuation, so "said," and "(said" are "said": one
         # analysis for all of them (real text has several punctuated forms of most words).
-        core = chunk.strip(_EDGE_PUNCTUATION)
-        if len(core) != len(chunk):
-            ids = self[core] if core else ()
-        else:
-            ids = tuple(map(self._id, self._analyzer.chunk_terms(chunk)))
-        self[chunk] = ids
-        return ids
+        cores = [word.strip(_EDGE_PUNCTUATION) for word in new]
+        known = self._core_ids
+        fresh = [core for core in dict.fromkeys(cores) if core not in known]
+        for core in fresh:
+            known[core] = tuple(map(self._id, self._analyzer.chunk_terms(core)))
+        found = list(map(known.__getitem__, cores))
+        counts = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+        starts = np.full(counts.shape[0], len(self._flat), dtype=np.int64)
+        starts[1:] += np.cumsum(counts[:-1])
+        self._counts.extend(counts)
+        self._starts.extend(starts)
+        self._flat.extend(np.fromiter(chain.from_iterable(found), dtype=np.int32, count=int(counts.sum())))
 
     def _id(self, term: str) -> int:
-        found = self.vocabulary.get(term)
+        found = self._ids.get(term)
         if found is None:
-            found = self.vocabulary[term] = len(self.terms)
-            self.terms.append(term)
+            found = self._ids[term] = len(self.vocabulary)
+            self.vocabulary.append(term)
         return found
 
 
-_CHUNK_IDS: "weakref.WeakKeyDictionary[Analyzer, _ChunkIds]" = weakref.WeakKeyDictionary()
+_MAX_TERMS = 1 << 22
+_WORD_TERMS: "weakref.WeakKeyDictionary[Analyzer, _WordTerms]" = weakref.WeakKeyDictionary()
 
 
-def _chunk_ids(analyzer: Analyzer) -> _ChunkIds:
-    memo = _CHUNK_IDS.get(analyzer)
-    if memo is None or len(memo.terms) > _ChunkIds._MAX_TERMS:
-        memo = _CHUNK_IDS[analyzer] = _ChunkIds(analyzer)
-    return memo
+def _word_terms(analyzer: Analyzer, table: WordTable) -> _WordTerms:
+    """The analyzer's terms for the table's words, kept for the process's life (workers handle
+    many batches) and started afresh with a new table or past ``_MAX_TERMS`` terms."""
+    terms = _WORD_TERMS.get(analyzer)
+    if terms is None or terms.table is not table or len(terms.vocabulary) > _MAX_TERMS:
+        terms = _WORD_TERMS[analyzer] = _WordTerms(analyzer, table)
+    terms.update()
+    return terms
 
 
 def merge_segments(parts: Sequence[Segment]) -> Segment:
@@ -264,15 +295,23 @@ def _merged_vocabulary(parts: Sequence[Segment]) -> tuple[list[str], dict[int, n
         vocabularies[key] = part.forward.vocabulary
         counts = np.bincount(part.forward.term_ids, minlength=len(part.forward.vocabulary)) > 0
         used[key] = counts if key not in used else used[key] | counts
-    used_terms = {key: [vocabularies[key][i] for i in np.flatnonzero(mask).tolist()] for key, mask in used.items()}
+    used_terms = {key: _terms_at(vocabularies[key], mask) for key, mask in used.items()}
     vocabulary = sorted(set().union(*used_terms.values()))
-    position = {term: i for i, term in enumerate(vocabulary)}
+    position = dict(zip(vocabulary, range(len(vocabulary))))
     mappings = {}
     for key, mask in used.items():
+        terms = used_terms[key]
         mapping = np.full(len(vocabularies[key]), -1, dtype=np.int32)
-        mapping[np.flatnonzero(mask)] = [position[term] for term in used_terms[key]]
+        mapping[mask] = np.fromiter(map(position.__getitem__, terms), dtype=np.int32, count=len(terms))
         mappings[key] = mapping
     return vocabulary, mappings
+
+
+def _terms_at(vocabulary: Sequence[str], mask: np.ndarray) -> Sequence[str]:
+    # A new segment uses every term of its vocabulary; a stored one, shared by many parts, not.
+    if mask.all():
+        return vocabulary
+    return [vocabulary[i] for i in np.flatnonzero(mask).tolist()]
 
 
 def _concat_offsets(offsets: Sequence[np.ndarray]) -> np.ndarray:

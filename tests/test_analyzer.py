@@ -73,3 +73,9 @@ def test_analysing_chunk_by_chunk_equals_the_whole_text(pieces):
     # is the specification.
     expected = [term for word in _TOKEN.findall(text) for term in analyzer._terms_of_word(word)]
     assert analyzer.analyze(text) == expected
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=12) | st.sampled_from(["The", "AND", "I", "Running", "ties", "US", "x"]))
+def test_plain_ascii_words_take_a_shortcut_to_the_same_terms(word):
+    expected = tuple(term for found in _TOKEN.findall(word) for term in analyzer._terms_of_word(found))
+    assert analyzer.chunk_terms(word) == expected

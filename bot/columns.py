@@ -1,0 +1,46 @@
+"""A growable numpy column: per-word values that a process fills in as it meets new words."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+class Column:
+    """An integer array that grows at its end (amortised doubling, like a list).
+
+    ``values`` is a view of the used part: writing into it updates the column, so values
+    computed later (on first use) are stored in place.
+    """
+
+    def __init__(self, dtype: type = np.int32, fill: int = 0) -> None:
+        self._data = np.full(256, fill, dtype=dtype)
+        self._size = 0
+        self._fill = fill
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self._size]
+
+    def extend(self, values: Sequence[int] | np.ndarray) -> None:
+        end = self._size + len(values)
+        self._reserve(end)
+        self._data[self._size : end] = values
+        self._size = end
+
+    def pad(self, count: int) -> None:
+        """``count`` more entries holding the fill value (meaning "not computed yet")."""
+        end = self._size + count
+        self._reserve(end)
+        self._data[self._size : end] = self._fill
+        self._size = end
+
+    def _reserve(self, size: int) -> None:
+        if size > self._data.shape[0]:
+            data = np.full(max(size, 2 * self._data.shape[0]), self._fill, dtype=self._data.dtype)
+            data[: self._size] = self._data[: self._size]
+            self._data = data
