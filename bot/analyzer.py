@@ -19,8 +19,10 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 # NLTK's English list (shipped by bm25s): question words ("what", "who", "how") are in it,
 # content words that other lists drop ("new", "billion", "fire", "general") are not.
-# NLTK's list has "should" and "can" but not their siblings.
-STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {"would", "could", "might", "must", "shall"}
+# NLTK's list has "should" and "can" but not their siblings, nor "many" and "much": the "how
+# many / how much" of a question asks for a number, and the answer rarely says "many" ("killing
+# 2 people"), so matching it only lends weight to passages about something else.
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {"would", "could", "might", "must", "shall", "many", "much"}
 
 # Numbers with thousands separators or decimals, then words (Unicode \w) joined by hyphens
 # or apostrophes, so "F-35", "BMP-1", "S-300", "don't" and "Zelensky's" come out whole.

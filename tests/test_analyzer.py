@@ -57,6 +57,7 @@ def test_token_spans_point_at_the_words():
 
 def test_only_stopwords_or_symbols_give_nothing():
     assert analyzer.analyze("what is it that they were?") == []
+    assert analyzer.analyze("how many? how much?") == []
     assert analyzer.analyze("?!... --- @@") == []
 
 
