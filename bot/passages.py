@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Sequence
@@ -36,7 +37,9 @@ _SENTENCE_END = re.compile(rf"{_END}(?=\s+{_NEXT_START})")
 # The same in printable single-spaced text, where the only whitespace is one space: so a batch
 # of paragraphs joined by newlines is searched at once, and no match spans two of them.
 _PLAIN_SENTENCE_END = re.compile(rf"{_END}(?= {_NEXT_START})")
-_LAST_WORD = re.compile(r"([\w.]+)$")
+# \Z, not $: in a batch of paragraphs joined by newlines, $ would also match before the newline
+# that ends the previous paragraph, and read its last word as the one before this period.
+_LAST_WORD = re.compile(r"([\w.]+)\Z")
 _MAX_ABBREVIATION_CHARS = 12
 
 
@@ -297,17 +300,19 @@ class _Numbering(dict):
         return number
 
 
-_TABLE: list[WordTable] = []
+_TABLES = threading.local()
 
 
 def word_table() -> WordTable:
-    """The process's word table; a new one once it holds more than ``MAX_WORDS`` words.
+    """This thread's word table; a new one once it holds more than ``MAX_WORDS`` words.
 
-    Like the memos it replaces, it is not locked: a process runs one build at a time (the bot
-    serialises reloads), and a lock held by another thread at a fork would hang the workers."""
-    if not _TABLE or len(_TABLE[0]) > WordTable.MAX_WORDS:
-        _TABLE[:] = [WordTable()]
-    return _TABLE[0]
+    One per thread, not one locked table: numbering new words and filling their columns must
+    not interleave with another build's (the columns would be attached to the wrong words), and
+    a lock held by another thread at a fork would hang the build's worker processes."""
+    table = getattr(_TABLES, "table", None)
+    if table is None or len(table) > WordTable.MAX_WORDS:
+        table = _TABLES.table = WordTable()
+    return table
 
 
 @dataclass(frozen=True)

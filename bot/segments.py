@@ -10,6 +10,7 @@ the unchanged files' slices from the cache and only reads the changed files agai
 from __future__ import annotations
 
 import hashlib
+import threading
 import weakref
 from dataclasses import dataclass, replace
 from itertools import chain
@@ -233,15 +234,18 @@ class _WordTerms:
 
 
 _MAX_TERMS = 1 << 22
-_WORD_TERMS: "weakref.WeakKeyDictionary[Analyzer, _WordTerms]" = weakref.WeakKeyDictionary()
+_WORD_TERMS = threading.local()  # per thread, like the word tables they follow
 
 
 def _word_terms(analyzer: Analyzer, table: WordTable) -> _WordTerms:
-    """The analyzer's terms for the table's words, kept for the process's life (workers handle
+    """The analyzer's terms for the table's words, kept for the thread's life (workers handle
     many batches) and started afresh with a new table or past ``_MAX_TERMS`` terms."""
-    terms = _WORD_TERMS.get(analyzer)
+    by_analyzer: "weakref.WeakKeyDictionary[Analyzer, _WordTerms] | None" = getattr(_WORD_TERMS, "by_analyzer", None)
+    if by_analyzer is None:
+        by_analyzer = _WORD_TERMS.by_analyzer = weakref.WeakKeyDictionary()
+    terms = by_analyzer.get(analyzer)
     if terms is None or terms.table is not table or len(terms.vocabulary) > _MAX_TERMS:
-        terms = _WORD_TERMS[analyzer] = _WordTerms(analyzer, table)
+        terms = by_analyzer[analyzer] = _WordTerms(analyzer, table)
     terms.update()
     return terms
 

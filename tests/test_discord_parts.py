@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -318,6 +321,46 @@ async def test_a_build_process_that_dies_keeps_the_old_index(tmp_path):
     assert index.current is old and not index.reloading
     with pytest.raises(BuildProcessError):
         SubprocessBuilder(killed)(index.settings)
+
+
+def _sleep_in_worker(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_build_process_that_dies_while_its_workers_run_does_not_hang_the_reload(tmp_path):
+    """The build's worker processes inherit the result pipe: the bot must notice the build
+    process's end anyway, and stop the orphaned workers (its process group)."""
+    pids_file = tmp_path / "workers.txt"
+
+    def dies_with_workers(settings):
+        if in_the_test_process():
+            return build_engine(settings)
+        pool = concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
+        running = [pool.submit(_sleep_in_worker, 60) for _ in range(2)]
+        time.sleep(0.5)  # the workers have started
+        pids_file.write_text(" ".join(str(pid) for pid in pool._processes), encoding="utf-8")
+        os._exit(9)  # as if killed mid-build; the workers keep the pipe open
+        return running  # pragma: no cover
+
+    index, _ = make_index(tmp_path, SubprocessBuilder(dies_with_workers))
+    started = time.monotonic()
+    with pytest.raises(BuildProcessError, match="exit code 9"):
+        index._builder(index.settings)
+    assert time.monotonic() - started < 30
+    for pid in map(int, pids_file.read_text(encoding="utf-8").split()):
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid), f"worker {pid} still running"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().split(") ")[1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
 
 
 async def test_a_corpus_error_in_the_build_process_reads_as_one(tmp_path):

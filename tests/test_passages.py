@@ -207,7 +207,7 @@ def reference_passages(document: Document, max_tokens: int) -> list[Passage]:
 # "LIKELY" costs two tokens more after a space than alone, so packed sentences can overshoot.
 _PLAIN_WORDS = st.sampled_from(
     ["Mr.", "Nov.", "J.", "U.S.", "said.", "said,", "Done!", "Why?", "\"Yes.\"", "(Reuters).", "A", "The", "3.", "it",
-     "LIKELY.", "UPGRADE", "oodles", "400,000", "F-35", "Kyiv's", "x" * 70, "ab" * 90, "é", "漢字."]
+     "LIKELY.", "UPGRADE", "oodles", "400,000", "F-35", "Kyiv's", "x" * 70, "ab" * 90, "é", "漢字.", "etc.", "..."]
 )
 _ODD_TEXT = st.text(min_size=1, max_size=8)  # any code point, stray surrogates too
 _PLAIN_LINE = st.lists(_PLAIN_WORDS, max_size=25).map(" ".join)
@@ -248,6 +248,16 @@ def test_chunking_equals_the_reference(files, budget):
         assert [chunks.table.words[i] for i in ids.tolist()] == passage.text.split()
 
 
+def test_a_files_passages_do_not_depend_on_the_file_before_it_in_the_batch():
+    # A paragraph that opens with "..." must not borrow the previous paragraph's (or file's)
+    # last word: "etc." there would make its first period look like an abbreviation.
+    before = clean_document("a.txt", "Apples, pears, etc.\n")
+    after = clean_document("b.txt", "... The second sentence is here and it is long enough to matter.\n")
+    alone = chunk_documents([after], 15).passages
+    assert len(alone) > 1 and alone == reference_passages(after, 15)
+    assert chunk_documents([before, after], 15).passages[-len(alone) :] == alone
+
+
 def test_a_passage_over_the_budget_after_packing_is_cut():
     # Each sentence costs 4 (3 tokens + 1), but " LIKELY" is 2 tokens more than "LIKELY", so
     # three packed into 12 come to 10 tokens: over a budget of 9, the passage is cut.
@@ -255,3 +265,18 @@ def test_a_passage_over_the_budget_after_packing_is_cut():
     passages = document_passages(document, 9)
     assert passages == reference_passages(document, 9)
     assert len(passages) > 1 and all(token_count(p.text) <= 9 for p in passages)
+
+
+def test_each_thread_numbers_words_in_its_own_table():
+    # Numbering new words and filling their token counts must not interleave between two
+    # builds running in threads at once (counts would be attached to the wrong words).
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.passages import word_table
+
+    with ThreadPoolExecutor(2) as pool:
+        tables = list(pool.map(lambda _: word_table(), range(2)))
+        other = pool.submit(word_table).result()
+    assert word_table() is word_table()
+    assert all(table is not word_table() for table in tables)
+    assert other in tables

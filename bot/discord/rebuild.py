@@ -49,6 +49,8 @@ Builder = Callable[[EngineSettings], Built]
 # lowest). With 10, Linux gives the bot's threads about nine times the CPU share of the build
 # while both want it; when the bot is idle, the build gets every core as before.
 BUILD_NICENESS = 10
+# How often a reload checks that its build process still runs while waiting for the result.
+_POLL_SECONDS = 0.25
 
 
 # What the child sends back besides the index itself (which goes through the cache).
@@ -116,7 +118,16 @@ class SubprocessBuilder:
             self._child = child
         try:
             child.start()
-            writer.close()  # the child holds the writing end: recv() sees EOF when it dies
+            writer.close()
+            # Wait for the result or the child's end, whichever comes first. The build's own
+            # worker processes inherit both the pipe and the child's sentinel, so when the child
+            # dies (killed, out of memory) neither closes: ask the OS whether it still runs.
+            while not reader.poll(_POLL_SECONDS) and child.is_alive():
+                pass
+            if not reader.poll():
+                child.join()
+                _terminate_group(child.pid)  # its workers, orphaned
+                raise BuildProcessError(f"the build process ended without a result (exit code {child.exitcode})")
             try:
                 status, payload = reader.recv()
             except EOFError:
@@ -140,8 +151,8 @@ class SubprocessBuilder:
         with self._lock:
             child, handoff = self._child, self._handoff
             self._handoff = None
-        if child is not None and child.is_alive():
-            child.terminate()
+        if child is not None and child.is_alive() and child.pid is not None:
+            _terminate_group(child.pid)
         if handoff is not None:
             handoff.cleanup()
 
@@ -175,6 +186,17 @@ def lower_priority(niceness: int) -> None:
         pass
 
 
+def _terminate_group(pid: int) -> None:
+    """Stop the build process and the worker processes it started (its process group)."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (OSError, AttributeError):  # not a group leader, gone already, or not POSIX
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+
 def _detach_signals() -> None:
     """A forked child inherits the bot's signal set-up (asyncio's Ctrl-C handler, a wake-up fd
     that is the bot's event loop's): the build takes the defaults instead (Ctrl-C interrupts it)."""
@@ -189,6 +211,8 @@ def _detach_signals() -> None:
 def _child_main(writer, builder: Builder, settings: EngineSettings, niceness: int) -> None:
     """The child process: build, send back a few figures of the report (or the exception), exit."""
     _detach_signals()
+    if hasattr(os, "setpgid"):
+        os.setpgid(0, 0)  # its own process group, so stopping the build stops its workers too
     lower_priority(niceness)
     try:
         report = builder(settings).report
