@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 import shutil
 import threading
 from datetime import datetime, timezone
@@ -508,6 +509,8 @@ async def test_stats_sources_and_help(standin, launch):
         assert "quantum chromodynamics" in text and "Latency: p50" in text and "5 articles" in text
         _, sources = await reply_to(standin, await slash(standin, "sources"))
         assert "5 files" in sources["content"] and "`004_f1a119c55acebd65.txt`" in sources["content"]
+        listed = sum(int(n) for n in re.findall(r"— (\d+) passages?$", sources["content"], re.MULTILINE))
+        assert f"5 files, {listed} passages" in sources["content"]  # the header's total is the files' sum
         _, help_ = await reply_to(standin, await slash(standin, "help"))
         assert "/ask" in help_["content"]
 

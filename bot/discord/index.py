@@ -113,14 +113,12 @@ class Catalogue:
     names: tuple[str, ...]  # sorted
     folded: tuple[str, ...]  # the names casefolded, in the same order
     pages: tuple[tuple[int, int], ...]  # each /sources page's slice of ``names``
-    passages: int
 
     @classmethod
     def of(cls, built: Built) -> "Catalogue":
         per_source = built.report.passages_per_source
         names = tuple(sorted(per_source))
-        return cls(names, tuple(name.casefold() for name in names), render.source_page_bounds(per_source, names),
-                   built.report.passages)  # fmt: skip
+        return cls(names, tuple(name.casefold() for name in names), render.source_page_bounds(per_source, names))
 
     def suggest(self, typed: str, *, limit: int = 25, max_chars: int = 100) -> list[str]:
         """The first ``limit`` names (sorted) containing ``typed``, ignoring case; names longer than
@@ -135,23 +133,11 @@ class Catalogue:
         return found
 
 
-@dataclass(frozen=True)
-class Assessment:
-    """What a reload learns by walking both indexes (done off the event loop)."""
-
-    lost: list[SkippedFile]
-    diff: CorpusDiff | None = None  # None when files were lost: the new index is not used
-    catalogue: Catalogue | None = None
-
-
-def assess(old: Built, new: Built) -> Assessment:
-    """Whether ``new`` may replace ``old`` (nothing served was lost), and if so the diff and the
-    new catalogue. O(files of both indexes): run it in a worker thread. Comparing the per-file
-    digests of two corpora of half a million files takes ~0.5 s."""
-    lost = lost_sources(old.report.passages_per_source, new.report.skipped)
-    if lost:
-        return Assessment(lost)
-    return Assessment(lost, corpus_diff(old.corpus, new.corpus), Catalogue.of(new))
+def compare(old: Built, new: Built) -> tuple[CorpusDiff, Catalogue]:
+    """What a reload changed, and the new index's catalogue. O(files of both indexes): run it
+    in a worker thread (comparing the per-file digests of two corpora of half a million files
+    takes ~0.5 s)."""
+    return corpus_diff(old.corpus, new.corpus), Catalogue.of(new)
 
 
 class CorpusIndex:
@@ -265,8 +251,7 @@ class CorpusIndex:
                 )
             # Everything that walks the whole corpus (lost files, the diff, the sorted names for
             # /sources and autocomplete) runs off the loop; the swap below is two assignments.
-            checked = await asyncio.to_thread(assess, old, new)
-            lost = checked.lost
+            lost = await asyncio.to_thread(lost_sources, old.report.passages_per_source, new.report.skipped)
             if lost:
                 shown = "; ".join(f"{item.source}: {item.reason}" for item in lost[:5])
                 more = f"; and {len(lost) - 5} more" if len(lost) > 5 else ""
@@ -277,7 +262,7 @@ class CorpusIndex:
                     "Nothing was replaced; fix or delete them, then reload again",
                     skipped=new.report.skipped,
                 )
-            diff, catalogue = checked.diff or CorpusDiff(), checked.catalogue or Catalogue.of(new)
+            diff, catalogue = await asyncio.to_thread(compare, old, new)
             self._built, self._catalogue = new, catalogue  # the swap, on the event loop
             self._memo_baseline = self.memo_entries()
             self.generation += 1

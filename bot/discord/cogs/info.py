@@ -22,7 +22,7 @@ class Info(commands.Cog):
         # Only the requested page is rendered, from the names sorted and paged once per index.
         report, catalogue = self.bot.corpus.current.report, self.bot.corpus.catalogue
         text = render.sources_page(report.passages_per_source, report.skipped, page,
-                                   names=catalogue.names, bounds=catalogue.pages, total=catalogue.passages)  # fmt: skip
+                                   names=catalogue.names, bounds=catalogue.pages, total=report.passages)  # fmt: skip
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
 
     @app_commands.command(name="help", description="How to ask me questions.")
