@@ -272,28 +272,30 @@ async def scenario_reload(tmp: Path, *, articles: int, burst: bool, rng: random.
             (folder / "new_article.txt").write_text("Penguins were seen marching in Antarctica.\n", encoding="utf-8")
             asked: list[Question] = []
             reload_payload = await standin.call(standin.server.interaction_create_slash, "reload", user_id=OWNER_ID)
+            waves = 0
+
+            async def steady_wave() -> None:
+                """Five questions from five members, then a tenth of a second."""
+                nonlocal waves
+                batch = questions_for(users=5, per_user=1, offset=waves * 5)
+                asked.extend(batch)
+                await send(standin, batch)
+                waves += 1
+                await asyncio.sleep(0.1)
+
             async with LoopLagProbe() as lag:
                 # Steady questions for a second before the reload: the baseline.
-                wave = 0
                 baseline_start = loop.time()
                 while loop.time() - baseline_start < 1.0:
-                    batch = questions_for(users=5, per_user=1, offset=wave * 5)
-                    asked += batch
-                    await send(standin, batch)
-                    wave += 1
-                    await asyncio.sleep(0.1)
+                    await steady_wave()
                 reload_start = loop.time()
                 await standin.run(standin.server.dispatch("INTERACTION_CREATE", reload_payload))
                 if burst:
-                    first = questions_for(users=50, per_user=4, offset=wave * 5)
+                    first = questions_for(users=50, per_user=4, offset=waves * 5)
                     asked += first
                     await send(standin, first)
                 while bot.corpus.reloading or (bot.corpus.generation == 1 and bot.corpus.last_reload is None):
-                    batch = questions_for(users=5, per_user=1, offset=wave * 5)
-                    asked += batch
-                    await send(standin, batch)
-                    wave += 1
-                    await asyncio.sleep(0.1)
+                    await steady_wave()
                 reload_end = loop.time()
                 tracker = ReplyTracker(standin.server, asked)
                 await wait_for(tracker)
