@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from typing import Sequence
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
@@ -64,6 +65,10 @@ class Analyzer:
         self.stem = stem
         self.stopwords = stopwords or frozenset()
         self._stemmer = Stemmer.Stemmer("english") if stem else None
+        if self._stemmer is not None:
+            # PyStemmer's own cache (10,000 words) thrashes on a corpus vocabulary and makes each
+            # new word 2-3x slower to stem; the memos below already keep every word's terms.
+            self._stemmer.maxCacheSize = 0
         # Per-word memo: real text repeats a small vocabulary, so this makes analysis cheap.
         self._terms_of_word = lru_cache(maxsize=1 << 20)(self._analyze_word)
         # Per-chunk memo (a chunk is what ``str.split()`` returns: a word with its punctuation).
@@ -92,6 +97,26 @@ class Analyzer:
         return tuple(term for word in _TOKEN.findall(chunk) for term in self._terms_of_word(word))
 
     _analyze_chunk = chunk_terms
+
+    def chunks_terms(self, chunks: Sequence[str]) -> list[tuple[str, ...]]:
+        """``chunk_terms`` of each chunk, with the plain ASCII words stemmed in one call (a
+        corpus brings tens of thousands of new words, and most are plain)."""
+        found: list[tuple[str, ...]] = [()] * len(chunks)
+        plain_at: list[int] = []
+        plain: list[str] = []
+        stopwords = self.stopwords
+        for at, chunk in enumerate(chunks):
+            if chunk.isascii() and chunk.isalpha():
+                word = chunk.lower()  # what _plain_terms would get: no digits, nothing to fold
+                if len(word) > 1 and word not in stopwords:
+                    plain_at.append(at)
+                    plain.append(word)
+            else:
+                found[at] = self.chunk_terms(chunk)
+        stems = self._stemmer.stemWords(plain) if self._stemmer is not None else plain
+        for at, stem in zip(plain_at, stems):
+            found[at] = (stem,)
+        return found
 
     def tokens(self, text: str) -> list[Token]:
         """Terms with the character span of the word that produced them."""

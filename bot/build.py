@@ -134,16 +134,18 @@ def build_segment(settings: EngineSettings, analyzer: Analyzer, progress: Progre
     skipped_report = tuple(sorted(skipped, key=lambda s: s.source))
     located = locate_jobs(plan.jobs, new_segments)
     kept = plan.kept_files(located)
-    kept_stats = trusted_stats(stats, scanned_at)[kept]
     kept_sources = [listing.sources[f] for f in kept.tolist()]
     if plan.unchanged(stored, kept_sources):
         # Nothing changed but perhaps some stats: the stored index is the index.
+        kept_stats = trusted_stats(stats[kept], scanned_at)
         if not np.array_equal(kept_stats, stored.segment.stats):
             stored = cache.update_stats(stored, kept_stats)
         return SegmentBuild(listing, stored.segment, stored.postings, skipped_report, 0, "hit")
-    # Names and stats as listed now: a renamed or copied file reuses passages stored under
-    # another name.
-    segment = merge_segments(plan.parts(stored, new_segments, located)).relisted(kept_sources, kept_stats)
+    # Names as listed now (a renamed or copied file reuses passages stored under another name);
+    # stats as listed for the stored files, as read for the others.
+    merged = merge_segments(plan.parts(stored, new_segments, located))
+    read_now = (plan.kinds[kept] == JOB)[:, None]
+    segment = merged.relisted(kept_sources, trusted_stats(np.where(read_now, merged.stats, stats[kept]), scanned_at))
     postings = Postings.from_forward(segment.forward, settings.k1, settings.b)
     if cache is None:
         return SegmentBuild(listing, segment, postings, skipped_report, len(plan.jobs), "off")
@@ -158,16 +160,22 @@ def build_segment(settings: EngineSettings, analyzer: Analyzer, progress: Progre
 def scan_and_load(settings: EngineSettings, analyzer: Analyzer) -> tuple[CorpusListing, IndexCache | None, StoredIndex | None]:
     """List the folder and load the cached index at the same time: listing a big corpus is
     mostly stat calls and loading mostly reads and checksums, all of which let go of the GIL,
-    so on a restart the two overlap instead of adding up."""
+    so on a restart the two overlap instead of adding up.
+
+    With no stored index to compare against, every file is read, and its stat is taken from
+    the open file then: the listing is names only (the stat calls were most of its time)."""
     if not settings.cache_dir:
-        return scan_corpus(settings.corpus_dir), None, None
+        return scan_corpus(settings.corpus_dir, with_stats=False), None, None
     cache = IndexCache(settings.cache_dir, Path(settings.corpus_dir), cache_key(settings, analyzer))
+    with_stats = cache.has_stored()
     with ThreadPoolExecutor(1) as loader:
         stored = loader.submit(cache.load)
         try:
-            listing = scan_corpus(settings.corpus_dir)
+            listing = scan_corpus(settings.corpus_dir, with_stats=with_stats)
         finally:
             loaded = stored.result()
+    if loaded is not None and not with_stats:  # stored by another build meanwhile
+        listing = listing.with_stats()
     return listing, cache, loaded
 
 

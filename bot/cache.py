@@ -96,6 +96,10 @@ class IndexCache:
         self.entry = self.directory / f"{folder}-{key.digest()}"
 
     # ------------------------------------------------------------------ reading
+    def has_stored(self) -> bool:
+        """Whether there is a stored index to load (it may still turn out unusable)."""
+        return (self.entry / "current.json").exists()
+
     def load(self) -> StoredIndex | None:
         """The current generation, checked; None (and a log line saying why) if unusable."""
         pointer = self.entry / "current.json"

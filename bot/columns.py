@@ -1,4 +1,5 @@
-"""A growable numpy column: per-word values that a process fills in as it meets new words."""
+"""Per-word tables a process fills in as it meets new words: growable numpy columns, and the
+numbering that gives each new word the next id."""
 
 from __future__ import annotations
 
@@ -44,3 +45,19 @@ class Column:
             data = np.full(max(size, 2 * self._data.shape[0]), self._fill, dtype=self._data.dtype)
             data[: self._size] = self._data[: self._size]
             self._data = data
+
+
+class Numbering(dict):
+    """word -> id, giving the next id to a word on first sight (``words`` lists them by id).
+
+    A dict subclass so that looking up many words is ``map(numbering.__getitem__, words)``:
+    C calls throughout, with Python only for the new ones."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__()
+        self._words = words
+
+    def __missing__(self, word: str) -> int:
+        number = self[word] = len(self._words)
+        self._words.append(word)
+        return number

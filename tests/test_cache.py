@@ -220,3 +220,24 @@ def test_two_processes_saving_at_once_keep_the_newest_generation_on_disk(tmp_pat
     rebuilt = build_engine(settings)
     assert rebuilt.report.cache == "hit"
     assert snapshot(rebuilt) == expected
+
+
+def test_a_cold_build_keeps_each_file_stat_as_read_so_a_restart_reads_nothing(tmp_path):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    cold = build(folder, cache)  # listed by name only: the stats come from the files as read
+    stored = IndexCache(cache, folder, build_module.cache_key(EngineSettings(corpus_dir=folder, cache_dir=cache), Analyzer())).load()
+    listed = build_module.scan_corpus(folder)
+    assert stored is not None and stored.segment.sources == listed.sources
+    assert stored.segment.stats[:, [0, 3]].tolist() == listed.stats[:, [0, 3]].tolist()  # size and inode
+    warm = build(folder, cache)
+    assert (warm.report.cache, warm.report.files_read) == ("hit", 0)
+    assert snapshot(warm) == snapshot(cold)
+
+
+def test_an_index_stored_by_another_build_during_the_listing_is_still_compared_by_stat(tmp_path, monkeypatch):
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    build(folder, cache)
+    # The listing thinks nothing is stored (so lists names only), then the load finds an index.
+    monkeypatch.setattr(IndexCache, "has_stored", lambda self: False)
+    again = build(folder, cache)
+    assert (again.report.cache, again.report.files_read) == ("hit", 0)

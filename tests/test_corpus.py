@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import given, strategies as st
 
-from bot.corpus import CorpusError, clean_document, load_corpus, normalize_lines, normalize_text
+from bot.corpus import UNKNOWN_STAT, CorpusError, clean_document, load_corpus, normalize_lines, normalize_text, scan_corpus
 from tests.conftest import SEEDS
 
 
@@ -117,6 +117,26 @@ def test_symlink_outside_the_corpus_is_not_followed(tmp_path):
     corpus = load_corpus(corpus_dir)
     assert [d.source for d in corpus.documents] == ["article.txt"]
     assert [s.source for s in corpus.skipped] == ["leak.txt"]
+
+
+def test_a_names_only_listing_finds_the_same_files_and_stats_them_on_demand(tmp_path):
+    corpus_dir = tmp_path / "corpus"
+    (corpus_dir / "sub").mkdir(parents=True)
+    (corpus_dir / "b.txt").write_text("Bee.", encoding="utf-8")
+    (corpus_dir / "sub" / "a.md").write_text("A.", encoding="utf-8")
+    (corpus_dir / "inside.txt").symlink_to(corpus_dir / "b.txt")
+    (corpus_dir / "leak.txt").symlink_to(tmp_path)
+    (corpus_dir / "image.png").write_bytes(b"png")
+    full = scan_corpus(corpus_dir)
+    names = scan_corpus(corpus_dir, with_stats=False)
+    assert names.sources == full.sources == ["b.txt", "inside.txt", "sub/a.md"]
+    assert names.skipped == full.skipped
+    assert set(map(tuple, names.stats.tolist())) <= {UNKNOWN_STAT, *map(tuple, full.stats.tolist())}
+    assert names.with_stats().stats.tolist() == full.stats.tolist()
+    (corpus_dir / "b.txt").unlink()  # gone between the listing and the stat: skipped, not fatal
+    restatted = names.with_stats()
+    assert restatted.sources == ["sub/a.md"]
+    assert {s.source for s in restatted.skipped} >= {"b.txt", "inside.txt"}
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):
