@@ -14,7 +14,7 @@ import bisect
 import itertools
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -93,6 +93,42 @@ def consonants(key: str) -> str:
     return _VOWELS.sub("", key[1:])
 
 
+def skeleton(key: str) -> str:
+    """The first letter and the consonants: spellings that differ only in vowels share it."""
+    return key[0] + consonants(key)
+
+
+_LATER_VOWEL = re.compile(r"(?<=.)[aeiou]")  # a vowel that does not start its line
+
+
+def spelling_tables(terms: list[str]) -> tuple[dict[str, list[str]], dict[tuple[str, int], list[str]], dict[str, list[str]]]:
+    """For ``SearchIndex.variants``: the terms of each spelling key (in ``terms``' order); the
+    distinct keys by first letter and length (a lookup only compares keys whose length is within
+    the allowed distance: the others are further away by length alone); and the keys by
+    ``skeleton`` (a known word only reaches keys with its consonants).
+
+    Built for a whole vocabulary at once (every reload does it), with joined-string passes
+    rather than per-key calls. ``terms`` hold no newline (they are alphabetic)."""
+    keys = spelling_keys(terms)
+    terms_by_key = {key: [term] for key, term in zip(keys, terms)}
+    if len(terms_by_key) < len(keys):  # a few keys shared by several terms
+        shared = {key for key, count in Counter(keys).items() if count > 1}
+        for key in shared:
+            terms_by_key[key] = []
+        for key, term in zip(keys, terms):
+            if key in shared:
+                terms_by_key[key].append(term)
+    distinct = list(terms_by_key)
+    by_shape: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for key in distinct:
+        by_shape[key[0], len(key)].append(key)
+    by_skeleton: dict[str, list[str]] = defaultdict(list)
+    skeletons = _LATER_VOWEL.sub("", "\n".join(distinct)).split("\n") if distinct else []
+    for key, found in zip(distinct, skeletons):
+        by_skeleton[found].append(key)
+    return terms_by_key, by_shape, by_skeleton
+
+
 def is_word_form(a: str, b: str) -> bool:
     """"russia"/"russian": one is the other plus an ending — the stemmer's job, not a variant."""
     return a.startswith(b) or b.startswith(a)
@@ -115,19 +151,9 @@ class SearchIndex:
             self.postings = Postings.from_forward(self.forward, k1=self.params.k1, b=self.params.b)
         self._top_k = TopK(self.postings)
         self._source_ranges = None if isinstance(self.passages, PassageStore) else _source_ranges(self.passages)
-        # Spelling keys by first letter and length: a lookup only compares keys whose length is
-        # within the allowed distance (the others are further away by length alone).
-        self._keys_by_shape: dict[tuple[str, int], list[str]] = defaultdict(list)
-        # A known word only reaches keys with its consonants (see variants): those, by skeleton.
-        self._keys_by_skeleton: dict[tuple[str, str], list[str]] = defaultdict(list)
-        self._terms_by_key: dict[str, list[str]] = defaultdict(list)
         # The vocabulary is sorted, so this is too.
         self._sorted_terms = [t for t in self.postings.terms if len(t) >= _MIN_VARIANT_CHARS and t.isalpha()]
-        for term, key in zip(self._sorted_terms, spelling_keys(self._sorted_terms)):
-            if key not in self._terms_by_key:
-                self._keys_by_shape[key[0], len(key)].append(key)
-                self._keys_by_skeleton[key[0], consonants(key)].append(key)
-            self._terms_by_key[key].append(term)
+        self._terms_by_key, self._keys_by_shape, self._keys_by_skeleton = spelling_tables(self._sorted_terms)
 
     @property
     def size(self) -> int:
@@ -199,7 +225,7 @@ class SearchIndex:
         key = spelling_key(term)
         limit = allowed_distance(key, known)
         if known:
-            candidates = self._keys_by_skeleton.get((key[0], consonants(key)), [])
+            candidates = self._keys_by_skeleton.get(skeleton(key), [])
         else:
             candidates = [
                 other
