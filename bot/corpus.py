@@ -239,6 +239,8 @@ UNKNOWN_STAT: FileStat = (-1, -1, -1, -1)
 
 def file_stat(stat: os.stat_result) -> FileStat:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
 _SUFFIXES = frozenset(CORPUS_SUFFIXES)
 
 
@@ -324,7 +326,7 @@ class _Walker:
                         self.skipped.append(SkippedFile(prefix + name, "not a regular file"))
                     continue
                 sources.append(prefix + name)
-                add_stat(file_stat(stat) if self.with_stats else UNKNOWN_STAT)
+                add_stat(file_stat(stat))
         finally:
             if by_fd:
                 os.close(folder_or_fd)
