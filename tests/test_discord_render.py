@@ -287,10 +287,18 @@ def test_no_match_fits_for_any_question(question, reason, context):
 # --------------------------------------------------------------------------------------------
 # Moderator and info replies
 # --------------------------------------------------------------------------------------------
+def sources_pages(per_source: dict[str, int], skipped=()) -> list[str]:
+    """Every page of /sources, as a member paging through all of them sees them."""
+    names = sorted(per_source)
+    bounds = render.source_page_bounds(per_source, names)
+    total = sum(per_source.values())
+    return [render.sources_page(per_source, skipped, n, names=names, bounds=bounds, total=total) for n in range(1, len(bounds) + 1)]
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=300), st.integers(0, 10**6), max_size=300))
 def test_sources_pages_each_fit_a_message(per_source):
-    pages = render.sources_pages(per_source)
+    pages = sources_pages(per_source)
     assert pages
     assert all(discord_len(page) <= CONTENT_LIMIT for page in pages)
     listed = "\n".join(pages)
@@ -299,7 +307,7 @@ def test_sources_pages_each_fit_a_message(per_source):
 
 
 def test_sources_pages_paginate_long_lists():
-    pages = render.sources_pages({f"article_{n:04}.txt": n for n in range(500)})
+    pages = sources_pages({f"article_{n:04}.txt": n for n in range(500)})
     assert len(pages) > 1
     assert "(page 1/" in pages[0]
     assert "article_0499.txt" in pages[-1]
@@ -308,7 +316,7 @@ def test_sources_pages_paginate_long_lists():
 def test_one_sources_page_is_that_page_of_all_of_them():
     per_source = {f"article_{n:04}.txt": n for n in range(500)}
     skipped = [object()]
-    pages = render.sources_pages(per_source, skipped)
+    pages = sources_pages(per_source, skipped)
     names = sorted(per_source)
     bounds = render.source_page_bounds(per_source, names)
     assert len(bounds) == len(pages) > 2 and bounds[0][0] == 0 and bounds[-1][1] == 500

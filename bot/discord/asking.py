@@ -91,7 +91,7 @@ def filtered(
     wanted = offset + top_k
     fetched = engine.ask(query, top_k=wanted * FOLLOW_UP_CANDIDATES, source=source)
     must_set = set(must)
-    kept = [hit for hit in fetched.hits if any(t.term in must_set for t in engine.analyzer.tokens(hit.text))]
+    kept = [hit for hit in fetched.hits if not must_set.isdisjoint(engine.analyzer.analyze(hit.text))]
     hits = tuple(kept[offset:wanted])
     more_available = len(kept) > wanted or (fetched.more_available and len(kept) >= wanted)
     reason = None if hits else (fetched.no_match_reason or "no passage matches the new words of the question")

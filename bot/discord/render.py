@@ -193,16 +193,17 @@ def mark(
     return "".join(out)
 
 
-def quote_passage(text: str, spans: Sequence[tuple[int, int]], focus: tuple[int, int], budget: int) -> str:
+def quote_passage(text: str, spans: Sequence[tuple[int, int]], focus: tuple[int, int], budget: int, *, marked: str | None = None) -> str:
     """The passage with matched words in bold, within ``budget`` (Discord length).
 
     When the whole passage does not fit, the excerpt is grown sentence by sentence around the
     sentence that matches best (``focus``), and the cuts are marked with an ellipsis.
+    ``marked`` is the whole passage marked already (``marked_passage``), if the caller has it.
     """
     if budget <= 0:
         return ""
     spans = clean_spans(spans, len(text))
-    whole = mark(text, spans)
+    whole = mark(text, spans) if marked is None else marked
     if discord_len(whole) <= budget:
         return whole
     focus_start = max(0, min(focus[0] if focus else 0, len(text)))
@@ -339,17 +340,22 @@ def question_header(question: str, context: str | None = None) -> str:
     return header
 
 
+def marked_passage(hit: Hit) -> str:
+    """The hit's whole passage with its matched words in bold."""
+    return mark(hit.text, clean_spans(hit.highlights, len(hit.text)))
+
+
 def answer_embeds(answer: Answer, *, context: str | None = None, offset: int = 0) -> Rendered:
     """One embed per passage: title = number and file, footer = line range, body = the quote."""
     hits = answer.hits[:EMBEDS_PER_MESSAGE]
     titles = [clip(f"{offset + n}. {hit.source}", min(SOURCE_TITLE_CHARS, EMBED_TITLE_LIMIT), markdown=True) for n, hit in enumerate(hits, 1)]
     footers = [clip(f"{line_range(hit)} · score {hit.score:.2f}", EMBED_FOOTER_LIMIT) for hit in hits]
     fixed = sum(discord_len(t) + discord_len(f) for t, f in zip(titles, footers))
-    wanted = [discord_len(mark(hit.text, clean_spans(hit.highlights, len(hit.text)))) for hit in hits]
-    budgets = share([min(w, EMBED_DESCRIPTION_LIMIT) for w in wanted], EMBED_TOTAL_LIMIT - fixed)
+    marked = [marked_passage(hit) for hit in hits]
+    budgets = share([min(discord_len(m), EMBED_DESCRIPTION_LIMIT) for m in marked], EMBED_TOTAL_LIMIT - fixed)
     embeds = []
-    for hit, title, footer, budget in zip(hits, titles, footers, budgets):
-        description = quote_passage(hit.text, hit.highlights, hit.best_sentence, min(budget, EMBED_DESCRIPTION_LIMIT))
+    for hit, whole, title, footer, budget in zip(hits, marked, titles, footers, budgets):
+        description = quote_passage(hit.text, hit.highlights, hit.best_sentence, min(budget, EMBED_DESCRIPTION_LIMIT), marked=whole)
         embed = discord.Embed(title=title, description=description or None, colour=EMBED_COLOUR)
         embed.set_footer(text=footer)
         embeds.append(embed)
@@ -364,11 +370,11 @@ def answer_text(answer: Answer, *, context: str | None = None, offset: int = 0) 
     # Separators: "\n\n" between blocks and "\n" after each head.
     fixed = discord_len(header) + sum(discord_len(h) + 3 for h in heads)
     room = CONTENT_LIMIT - fixed
-    wanted = [discord_len(_quote_lines(mark(hit.text, clean_spans(hit.highlights, len(hit.text))))) for hit in hits]
-    budgets = share(wanted, room)
+    marked = [marked_passage(hit) for hit in hits]
+    budgets = share([discord_len(_quote_lines(m)) for m in marked], room)
     blocks = [header]
-    for hit, head, budget in zip(hits, heads, budgets):
-        blocks.append(head + "\n" + _quoted_within(hit, budget))
+    for hit, whole, head, budget in zip(hits, marked, heads, budgets):
+        blocks.append(head + "\n" + _quoted_within(hit, budget, whole))
     return Rendered(content=fit_content("\n\n".join(blocks)))
 
 
@@ -376,11 +382,11 @@ def _quote_lines(text: str) -> str:
     return "\n".join("> " + line for line in text.split("\n"))
 
 
-def _quoted_within(hit: Hit, budget: int) -> str:
+def _quoted_within(hit: Hit, budget: int, marked: str) -> str:
     """The passage as a block quote ("> " per line) within ``budget``."""
     inner = budget
     while inner > 0:
-        quoted = _quote_lines(quote_passage(hit.text, hit.highlights, hit.best_sentence, inner))
+        quoted = _quote_lines(quote_passage(hit.text, hit.highlights, hit.best_sentence, inner, marked=marked))
         size = discord_len(quoted)
         if size <= budget:
             return quoted
@@ -466,15 +472,6 @@ def sources_page(
     if skipped and number == len(bounds):
         text = fit_content(text + f"\n-# {len(skipped)} file(s) skipped; a moderator sees why in /reload.")
     return text
-
-
-def sources_pages(passages_per_source: dict[str, int], skipped: Sequence[object] = ()) -> list[str]:
-    """Every page of :func:`sources_page` (each fits a message)."""
-    names = sorted(passages_per_source)
-    bounds = source_page_bounds(passages_per_source, names)
-    total = sum(passages_per_source.values())
-    return [sources_page(passages_per_source, skipped, n, names=names, bounds=bounds, total=total)
-            for n in range(1, len(bounds) + 1)]  # fmt: skip
 
 
 def format_duration(seconds: float) -> str:
