@@ -67,7 +67,8 @@ class Analyzer:
         self._stemmer = Stemmer.Stemmer("english") if stem else None
         if self._stemmer is not None:
             # PyStemmer's own cache (10,000 words) thrashes on a corpus vocabulary and makes each
-            # new word 2-3x slower to stem; the memos below already keep every word's terms.
+            # new word 2-3x slower to stem; every word's terms are kept anyway (the memos below
+            # for questions, the build's per-process word tables for passages).
             self._stemmer.maxCacheSize = 0
         # Per-word memo: real text repeats a small vocabulary, so this makes analysis cheap.
         self._terms_of_word = lru_cache(maxsize=1 << 20)(self._analyze_word)

@@ -180,8 +180,9 @@ def scan_and_load(settings: EngineSettings, analyzer: Analyzer) -> tuple[CorpusL
 
 
 def trusted_stats(stats: np.ndarray, scanned_at: int) -> np.ndarray:
-    """File stats to remember, with the mtime of files modified just before the scan set to -1
-    so that next time they are hashed rather than trusted."""
+    """File stats to remember, with the mtime of files modified just before the scan (or after
+    it, for stats taken as files were read) set to -1 so that next time they are hashed rather
+    than trusted."""
     stats = stats.copy()
     stats[stats[:, 1] > scanned_at - _RACY_NS, 1] = -1
     return stats
@@ -255,7 +256,7 @@ def plan_build(listing: CorpusListing, stats: np.ndarray, stored: StoredIndex | 
     file has the same bytes (touched, renamed or copied articles); otherwise read it anew."""
     count = len(listing.sources)
     if stored is None:
-        jobs = list(zip(listing.sources, listing.paths, map(tuple, listing.stats.tolist())))
+        jobs = list(zip(listing.sources, listing.paths))
         return BuildPlan(np.full(count, JOB, dtype=np.int8), np.arange(count, dtype=np.int64), jobs, [])
     old = stored.segment
     if listing.sources == old.sources:  # the usual restart: same files, only stats to compare
@@ -292,7 +293,7 @@ def plan_build(listing: CorpusListing, stats: np.ndarray, stored: StoredIndex | 
             indexes[position] = match
         else:
             kinds[position], indexes[position] = JOB, len(jobs)
-            jobs.append((source, path, listing.stat(position)))
+            jobs.append((source, path))
     return BuildPlan(kinds, indexes, jobs, skipped)
 
 

@@ -190,7 +190,8 @@ def looks_binary(data: bytes) -> bool:
 
 @dataclass(frozen=True)
 class CorpusListing:
-    """The article files of a corpus folder, sorted by source, with what ``stat`` says of each.
+    """The article files of a corpus folder, sorted by source, with what ``stat`` says of each
+    (UNKNOWN_STAT for all plain files of a names-only listing).
 
     A list and an array rather than one object per file: a million-passage corpus has half a
     million files, and a restart only compares these against the index cache.
@@ -212,9 +213,6 @@ class CorpusListing:
             return [prefix + source for source in self.sources]
         return [self.path(i) for i in range(len(self.sources))]  # pragma: no cover - Windows
 
-    def stat(self, position: int) -> "FileStat":
-        return tuple(self.stats[position].tolist())  # type: ignore[return-value]
-
     def with_stats(self) -> "CorpusListing":
         """This listing with every file's stat (a file gone since is skipped as unreadable)."""
         sources: list[str] = []
@@ -225,6 +223,9 @@ class CorpusListing:
                 found = os.stat(self.path(position))
             except OSError as error:
                 skipped.append(SkippedFile(source, describe_read_error(error)))
+                continue
+            if not S_ISREG(found.st_mode):  # replaced by a folder, a pipe... since the listing
+                skipped.append(SkippedFile(source, "not a regular file"))
                 continue
             sources.append(source)
             stats.append(file_stat(found))

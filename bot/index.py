@@ -108,7 +108,7 @@ def spelling_tables(terms: list[str]) -> tuple[dict[str, list[str]], dict[tuple[
     ``skeleton`` (a known word only reaches keys with its consonants).
 
     Built for a whole vocabulary at once (every reload does it), with joined-string passes
-    rather than per-key calls. ``terms`` hold no newline (they are alphabetic)."""
+    rather than per-key calls."""
     keys = spelling_keys(terms)
     terms_by_key = {key: [term] for key, term in zip(keys, terms)}
     if len(terms_by_key) < len(keys):  # a few keys shared by several terms
@@ -123,7 +123,11 @@ def spelling_tables(terms: list[str]) -> tuple[dict[str, list[str]], dict[tuple[
     for key in distinct:
         by_shape[key[0], len(key)].append(key)
     by_skeleton: dict[str, list[str]] = defaultdict(list)
-    skeletons = _LATER_VOWEL.sub("", "\n".join(distinct)).split("\n") if distinct else []
+    joined = "\n".join(distinct)
+    if joined.count("\n") == len(distinct) - 1:
+        skeletons = _LATER_VOWEL.sub("", joined).split("\n") if distinct else []
+    else:  # a key with a newline: one by one
+        skeletons = [skeleton(key) for key in distinct]
     for key, found in zip(distinct, skeletons):
         by_skeleton[found].append(key)
     return terms_by_key, by_shape, by_skeleton

@@ -38,7 +38,7 @@ class Segment:
 
     sources: list[str]  # path relative to the corpus folder, in corpus order
     digests: np.ndarray  # uint8[F, 16]: hash of each file's bytes
-    stats: np.ndarray  # int64[F, 4]: (size, mtime_ns, ctime_ns, inode) when the file was listed
+    stats: np.ndarray  # int64[F, 4]: (size, mtime_ns, ctime_ns, inode) as listed, or as opened for a file read by this build
     file_passages: np.ndarray  # int64[F + 1]: file f's passages are [file_passages[f], file_passages[f + 1])
     texts: bytes | np.ndarray  # UTF-8 of every passage, back to back (uint8 when read from the cache)
     text_offsets: np.ndarray  # int64[N + 1]: byte offsets of the passages in ``texts``
@@ -102,14 +102,14 @@ def empty_segment() -> Segment:
     )
 
 
-FileJob = tuple[str, str, FileStat]  # (source, path to open, stat when listed or UNKNOWN_STAT)
+FileJob = tuple[str, str]  # (source, path to open); its stat is taken as it is read
 
 
 def process_files(jobs: Sequence[FileJob], passage_tokens: int, analyzer: Analyzer) -> Segment:
     """Read, clean, chunk and analyse files; unreadable or empty ones are listed as skipped."""
     read: list[tuple[int, bytes, FileStat, Document]] = []  # (job, bytes, stat, document) of the files read
     skipped: list[tuple[int, SkippedFile]] = []
-    for job, (source, path, _) in enumerate(jobs):
+    for job, (source, path) in enumerate(jobs):
         try:
             data, stat = read_file(path)
             text = decode_article(data)

@@ -134,9 +134,12 @@ def test_a_names_only_listing_finds_the_same_files_and_stats_them_on_demand(tmp_
     assert set(map(tuple, names.stats.tolist())) <= {UNKNOWN_STAT, *map(tuple, full.stats.tolist())}
     assert names.with_stats().stats.tolist() == full.stats.tolist()
     (corpus_dir / "b.txt").unlink()  # gone between the listing and the stat: skipped, not fatal
+    (corpus_dir / "sub" / "a.md").unlink()
+    os.mkfifo(corpus_dir / "sub" / "a.md")  # replaced by a pipe: skipped, never opened
     restatted = names.with_stats()
-    assert restatted.sources == ["sub/a.md"]
-    assert {s.source for s in restatted.skipped} >= {"b.txt", "inside.txt"}
+    assert restatted.sources == []
+    reasons = {s.source: s.reason for s in restatted.skipped}
+    assert {"b.txt", "inside.txt", "sub/a.md"} <= set(reasons) and reasons["sub/a.md"] == "not a regular file"
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):
