@@ -116,7 +116,9 @@ class Engine:
         if self.options.fuzzy:
             weight = KNOWN_WORD_VARIANT_WEIGHT if known else UNKNOWN_WORD_VARIANT_WEIGHT
             for variant in self.index.variants(term):
-                matches.setdefault(variant.term, weight * variant.similarity)
+                # The same term may come as another form of the word and as a spelling of it:
+                # the closer reading counts.
+                matches[variant.term] = max(matches.get(variant.term, 0.0), weight * variant.similarity)
         if known:
             importance = self.index.idf(term)
         elif matches:
