@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 from .analyzer import Analyzer, Token
@@ -22,6 +23,15 @@ UNKNOWN_WORD_VARIANT_WEIGHT = 0.8
 KNOWN_WORD_VARIANT_WEIGHT = 0.3
 # Passages whose terms overlap this much (Jaccard) with a better one are the same quote twice.
 DUPLICATE_OVERLAP = 0.6
+# How members phrase a request, not what it is about ("Tell me about Stoltenberg", "what happened
+# in Kherson?", "explain the Bucharest summit please"): left out of questions. Kept, a word the
+# corpus lacks ("tell") counted as information the corpus does not have and a rare one ("happen",
+# "please") as much of the question, so answerable questions looked unanswerable or ranked
+# passages for the wrong word. (Passages keep them: the analyzer is the same for both sides.)
+REQUEST_WORDS = frozenset(
+    "tell explain describe summarize summarise summary info information details know please pls plz "
+    "hey hi hello thanks bot article articles happen happened happening going".split()
+)
 CANDIDATES_PER_RESULT = 8
 MIN_ANY_MATCH = 0.5
 MIN_ANY_COVERAGE = 0.2
@@ -101,14 +111,13 @@ class Engine:
         return Answer(question, hits, took_ms, tuple(w.term for w in words), reason, more)
 
     def query_words(self, question: str) -> list[QueryWord]:
-        words: list[QueryWord] = []
-        seen: set[str] = set()
-        for term in self.analyzer.analyze(question):
-            if term in seen:
-                continue
-            seen.add(term)
-            words.append(self._query_word(term))
-        return words
+        request = self._request_terms
+        terms = dict.fromkeys(term for term in self.analyzer.analyze(question) if term not in request)
+        return [self._query_word(term) for term in terms]
+
+    @cached_property
+    def _request_terms(self) -> frozenset[str]:
+        return frozenset(self.analyzer.analyze(" ".join(REQUEST_WORDS)))
 
     def _query_word(self, term: str) -> QueryWord:
         known = self.index.has_term(term)
@@ -179,7 +188,7 @@ class Engine:
         if self.index.size == 0:
             return "the corpus is empty"
         if not words:
-            return "the question has no searchable words (only very common words or symbols)"
+            return "the question has no searchable words (only very common words, greetings or symbols)"
         if not any(word.matches for word in words):
             return "none of the question's words appear in the corpus"
         if source is not None:

@@ -58,6 +58,31 @@ def test_a_name_alone_is_answered_whichever_way_it_is_spelled(engine, name):
     assert answer.hits and all("Zelensk" in hit.text or "Zerensk" in hit.text for hit in answer.hits)
 
 
+@pytest.mark.parametrize(
+    "question, source, phrase",
+    [
+        ("Tell me about Stoltenberg", "003_", "Stoltenberg"),
+        ("Explain what NATO promised Ukraine in Bucharest please", "003_", "Bucharest"),
+        ("what happened in Kherson?", "002_", "gave up Kherson"),
+        ("could you explain why Zaluzhne was criticised", "002_", "Zaluzhne"),
+        ("hey bot, give me info on Lukashenko", "001_", "Lukashenko"),
+    ],
+)
+def test_requests_are_answered_like_questions(engine, question, source, phrase):
+    # "tell", "explain", "happened", "please"... are how the member asks, not what about: the
+    # corpus lacking "tell", or rarely saying "happen", must not make the question look
+    # unanswerable, nor "please" rank a passage that says "pleased".
+    hit = top(engine, question)
+    assert hit.source.startswith(source)
+    assert fold(phrase) in fold(hit.text)
+
+
+@pytest.mark.parametrize("question", ["hello bot", "thanks!", "tell me"])
+def test_a_greeting_alone_gets_no_quotes(engine, question):
+    answer = engine.ask(question)
+    assert answer.hits == () and "no searchable words" in answer.no_match_reason
+
+
 def test_different_word_forms_match(engine):
     hit = top(engine, "Which missiles exploded after falling into Poland?")
     assert hit.source.startswith("002_") and "exploded" in hit.text
