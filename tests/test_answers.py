@@ -77,6 +77,11 @@ def test_requests_are_answered_like_questions(engine, question, source, phrase):
     assert fold(phrase) in fold(hit.text)
 
 
+def test_article_is_a_subject_not_a_request(engine):
+    hit = top(engine, "What is Article 5 of the NATO treaty?")
+    assert hit.source.startswith("003_") and "Article V" in hit.text
+
+
 @pytest.mark.parametrize("question", ["hello bot", "thanks!", "tell me"])
 def test_a_greeting_alone_gets_no_quotes(engine, question):
     answer = engine.ask(question)
