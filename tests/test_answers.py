@@ -14,6 +14,12 @@ def top(engine, question):
     return answer.hits[0]
 
 
+def assert_quoted_first(engine, question, source, phrase):
+    hit = top(engine, question)
+    assert hit.source.startswith(source)
+    assert fold(phrase) in fold(hit.text)
+
+
 @pytest.mark.parametrize(
     "question, source, phrase",
     [
@@ -29,9 +35,7 @@ def top(engine, question):
     ],
 )
 def test_fact_questions_quote_the_right_passage_first(engine, question, source, phrase):
-    hit = top(engine, question)
-    assert hit.source.startswith(source)
-    assert fold(phrase) in fold(hit.text)
+    assert_quoted_first(engine, question, source, phrase)
 
 
 @pytest.mark.parametrize(
@@ -45,9 +49,7 @@ def test_fact_questions_quote_the_right_passage_first(engine, question, source, 
     ],
 )
 def test_variant_spellings_still_find_the_article(engine, question, source, phrase):
-    hit = top(engine, question)
-    assert hit.source.startswith(source)
-    assert fold(phrase) in fold(hit.text)
+    assert_quoted_first(engine, question, source, phrase)
 
 
 @pytest.mark.parametrize("name", ["Zelensky", "Zelenskyy", "Zelenskiy"])
@@ -72,9 +74,7 @@ def test_requests_are_answered_like_questions(engine, question, source, phrase):
     # "tell", "explain", "happened", "please"... are how the member asks, not what about: the
     # corpus lacking "tell", or rarely saying "happen", must not make the question look
     # unanswerable, nor "please" rank a passage that says "pleased".
-    hit = top(engine, question)
-    assert hit.source.startswith(source)
-    assert fold(phrase) in fold(hit.text)
+    assert_quoted_first(engine, question, source, phrase)
 
 
 def test_article_is_a_subject_not_a_request(engine):
