@@ -18,6 +18,8 @@ from typing import Sequence
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from .columns import Memo
+
 # NLTK's English list (shipped by bm25s): question words ("what", "who", "how") are in it,
 # content words that other lists drop ("new", "billion", "fire", "general") are not.
 # NLTK's list has "should" and "can" but not their siblings, nor "many" and "much": the "how
@@ -39,16 +41,6 @@ _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
 # Bump when the analyzer's output changes, so cached indexes built by the old one are not used.
 ANALYZER_VERSION = 1
 _MAX_CHUNK_MEMO = 1 << 20
-
-
-class _ChunkMemo(dict):
-    def __init__(self, compute) -> None:
-        super().__init__()
-        self._compute = compute
-
-    def __missing__(self, chunk: str) -> tuple[str, ...]:
-        terms = self[chunk] = self._compute(chunk)
-        return terms
 
 
 @dataclass(frozen=True)
@@ -75,7 +67,7 @@ class Analyzer:
         # Per-chunk memo (a chunk is what ``str.split()`` returns: a word with its punctuation).
         # No term spans whitespace, so a text's terms are its chunks' terms in order; looking
         # chunks up in a dict keeps the regex off all but new chunks (3x faster on passages).
-        self._terms_of_chunk = _ChunkMemo(self._analyze_chunk)
+        self._terms_of_chunk: Memo[tuple[str, ...]] = Memo(self._analyze_chunk)
 
     @property
     def fingerprint(self) -> str:

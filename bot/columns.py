@@ -1,9 +1,9 @@
-"""Per-word tables a process fills in as it meets new words: growable numpy columns, and the
-numbering that gives each new word the next id."""
+"""Per-word tables a process fills in as it meets new words: growable numpy columns, the
+numbering that gives each new word the next id, and memos of a per-word computation."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Generic, Sequence, TypeVar
 
 import numpy as np
 
@@ -61,3 +61,27 @@ class Numbering(dict):
         number = self[word] = len(self._words)
         self._words.append(word)
         return number
+
+
+V = TypeVar("V")
+
+
+class Memo(dict, Generic[V]):
+    """key -> ``compute(key)``, computed on first lookup and kept (``map(memo.__getitem__, keys)``
+    stays in C for the keys already seen)."""
+
+    def __init__(self, compute: Callable[[str], V]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, key: str) -> V:
+        value = self[key] = self._compute(key)
+        return value
+
+
+def range_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions of the ranges ``[starts[i], starts[i] + lengths[i])``, back to back: what
+    gathers several slices of an array in one indexing."""
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if ends.shape[0] else 0
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)

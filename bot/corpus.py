@@ -107,9 +107,17 @@ class LazyDocuments(Sequence[Document]):
         return result if isinstance(result, Document) else Document(source, ())
 
 
+DIGEST_BYTES = 16
+
+
+def file_digest(data: bytes) -> bytes:
+    """Hash of a file's bytes: what tells that an article changed (the index cache keeps it raw)."""
+    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
+
+
 def content_digest(data: bytes) -> str:
-    """Hash of a file's bytes (the key of its analysed passages in the index cache)."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """``file_digest`` in hex, as a reload compares it."""
+    return file_digest(data).hex()
 
 
 class CorpusError(Exception):

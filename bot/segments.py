@@ -9,7 +9,6 @@ the unchanged files' slices from the cache and only reads the changed files agai
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import weakref
 from dataclasses import dataclass, replace
@@ -19,18 +18,10 @@ from typing import Sequence
 import numpy as np
 
 from .analyzer import Analyzer
-from .columns import Column, Numbering
-from .corpus import Document, FileStat, SkippedFile, clean_document, decode_article, describe_read_error, read_file
+from .columns import Column, Numbering, range_positions
+from .corpus import DIGEST_BYTES, Document, FileStat, SkippedFile, clean_document, decode_article, describe_read_error, file_digest, read_file
 from .passages import Chunks, WordTable, chunk_documents
 from .postings import ForwardIndex
-
-DIGEST_BYTES = 16
-
-
-def content_digest(data: bytes) -> bytes:
-    """Hash of a file's bytes (``corpus.content_digest`` as 16 raw bytes)."""
-    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
-
 
 @dataclass(frozen=True)
 class Segment:
@@ -128,7 +119,7 @@ def process_files(jobs: Sequence[FileJob], passage_tokens: int, analyzer: Analyz
             skipped.append((job, SkippedFile(document.source, "no text")))
             continue
         sources.append(document.source)
-        digests.append(content_digest(data))
+        digests.append(file_digest(data))
         stats.append(stat)  # as read, so it describes the bytes indexed
         file_passages.append(file_passages[-1] + count)
     passages = chunks.passages
@@ -159,12 +150,9 @@ def analyze_chunks(chunks: Chunks, analyzer: Analyzer) -> ForwardIndex:
     terms = _word_terms(analyzer, chunks.table)
     words = chunks.word_ids
     counts = terms.counts[words]
-    ends = np.cumsum(counts)
-    total = int(ends[-1]) if ends.shape[0] else 0
     # Word j's terms sit at terms.flat[starts[j] : starts[j] + counts[j]].
-    positions = np.repeat(terms.starts[words] - (ends - counts), counts) + np.arange(total, dtype=np.int64)
-    stream = terms.flat[positions]
-    cumulative = np.concatenate(([0], ends))
+    stream = terms.flat[range_positions(terms.starts[words], counts)]
+    cumulative = np.concatenate(([0], np.cumsum(counts)))
     lengths = cumulative[chunks.word_offsets[1:]] - cumulative[chunks.word_offsets[:-1]]
     # The batch's own numbering of the terms it uses (a gather, not a search per term).
     used = np.flatnonzero(np.bincount(stream, minlength=len(terms.vocabulary)))
