@@ -34,7 +34,7 @@ import uuid
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 try:
     import fcntl
@@ -125,11 +125,13 @@ class IndexCache:
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        _write_atomically(self.entry / "entry.json", json.dumps({"root": self.root, "key": asdict(self.key)}).encode())
+        entry = json.dumps({"root": self.root, "key": asdict(self.key)}).encode()
+        _write_atomically(self.entry / "entry.json", lambda file: file.write(entry))
         with _locked(self.entry / ".lock"):
             current = self._current_name()
             if current is None or _generation_time(name) >= _generation_time(current):
-                _write_atomically(self.entry / "current.json", json.dumps({"generation": name}).encode())
+                pointer = json.dumps({"generation": name}).encode()
+                _write_atomically(self.entry / "current.json", lambda file: file.write(pointer))
                 current = name
             self._remove_older_than(current)
         prune_entries(self.directory, keep=self.entry)
@@ -140,7 +142,7 @@ class IndexCache:
         They are only hints, so failing to write them (the generation was replaced by another
         process meanwhile, a read-only disk) costs a re-hash next time, never the build."""
         try:
-            _save_array_atomically(stored.generation / "stats.npy", stats)
+            _write_atomically(stored.generation / "stats.npy", lambda file: np.save(file, stats, allow_pickle=False))
         except OSError as error:
             log.info("Could not refresh the file stats in %s: %s", stored.generation, error)
         return StoredIndex(stored.segment.with_stats(stats), stored.postings, stored.generation)
@@ -371,20 +373,13 @@ class _ChecksumWriter:
         self.file.flush()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _save_array_atomically(path: Path, array: np.ndarray) -> None:
+def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` through ``write(file)`` into a temporary file renamed into place, so a
+    reader sees the old file or the new one, never half of one."""
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(temporary, "wb") as file:
-            np.save(file, array, allow_pickle=False)
+            write(file)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
