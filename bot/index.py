@@ -17,7 +17,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -63,22 +63,31 @@ class Variant:
     similarity: float  # 1.0 = same spelling key, lower = further apart
 
 
+def _folded(text: str) -> str:
+    for old, new in _KEY_FOLDS:
+        text = text.replace(old, new)
+    return _DOUBLED.sub(r"\1", text)
+
+
 @lru_cache(maxsize=1 << 20)  # a reload sees the same vocabulary again
 def spelling_key(term: str) -> str:
-    for old, new in _KEY_FOLDS:
-        term = term.replace(old, new)
-    return _DOUBLED.sub(r"\1", term)
+    return _folded(term)
 
 
 def spelling_keys(terms: list[str]) -> list[str]:
-    """``spelling_key`` of every term of a vocabulary, in a few passes over all of them joined
-    by newlines (no fold and no doubled-letter run reaches across one): 5x faster than one by one."""
-    joined = "\n".join(terms)
-    if not terms or joined.count("\n") != len(terms) - 1:  # a term with a newline: one by one
-        return [spelling_key(term) for term in terms]
-    for old, new in _KEY_FOLDS:
-        joined = joined.replace(old, new)
-    return _DOUBLED.sub(r"\1", joined).split("\n")
+    """``spelling_key`` of every term of a vocabulary (no fold and no doubled-letter run reaches
+    across a newline)."""
+    return _line_by_line(terms, _folded, spelling_key)
+
+
+def _line_by_line(items: list[str], transform: Callable[[str], str], one: Callable[[str], str]) -> list[str]:
+    """``one(item)`` for every item, computed as ``transform`` of all of them joined by newlines:
+    a few passes over one string instead of calls per item (5x faster over a vocabulary). Only
+    for a ``transform`` that never reaches across a newline; item by item when an item holds one."""
+    joined = "\n".join(items)
+    if not items or joined.count("\n") != len(items) - 1:
+        return [one(item) for item in items]
+    return transform(joined).split("\n")
 
 
 def allowed_distance(key: str, known: bool) -> int:
@@ -108,7 +117,7 @@ def spelling_tables(terms: list[str]) -> tuple[dict[str, list[str]], dict[tuple[
     ``skeleton`` (a known word only reaches keys with its consonants).
 
     Built for a whole vocabulary at once (every reload does it), with joined-string passes
-    rather than per-key calls."""
+    (``_line_by_line``) rather than per-key calls."""
     keys = spelling_keys(terms)
     terms_by_key = {key: [term] for key, term in zip(keys, terms)}
     if len(terms_by_key) < len(keys):  # a few keys shared by several terms
@@ -123,11 +132,7 @@ def spelling_tables(terms: list[str]) -> tuple[dict[str, list[str]], dict[tuple[
     for key in distinct:
         by_shape[key[0], len(key)].append(key)
     by_skeleton: dict[str, list[str]] = defaultdict(list)
-    joined = "\n".join(distinct)
-    if joined.count("\n") == len(distinct) - 1:
-        skeletons = _LATER_VOWEL.sub("", joined).split("\n") if distinct else []
-    else:  # a key with a newline: one by one
-        skeletons = [skeleton(key) for key in distinct]
+    skeletons = _line_by_line(distinct, lambda joined: _LATER_VOWEL.sub("", joined), skeleton)
     for key, found in zip(distinct, skeletons):
         by_skeleton[found].append(key)
     return terms_by_key, by_shape, by_skeleton
