@@ -27,12 +27,12 @@ from .analyzer import Analyzer
 from .answers import Engine, SearchOptions
 from .cache import CacheKey, IndexCache, StoredIndex
 from .config import EngineSettings
-from .corpus import Corpus, CorpusListing, LazyDocuments, SkippedFile, describe_read_error, read_file_bytes, scan_corpus
+from .corpus import Corpus, CorpusListing, LazyDocuments, SkippedFile, describe_read_error, file_digest, read_file_bytes, scan_corpus
 from .index import Bm25Params, SearchIndex
 from .passage_store import PassageStore
 from .postings import Postings
 from .progress import Progress
-from .segments import FileJob, Segment, content_digest, merge_segments, process_files
+from .segments import FileJob, Segment, merge_segments, process_files
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def build_segment(settings: EngineSettings, analyzer: Analyzer, progress: Progre
     scanned_at = time.time_ns()
     listing, cache, stored = scan_and_load(settings, analyzer)
     stats = listing.stats
-    plan = plan_build(listing, stats, stored)
+    plan = plan_build(listing, stored)
     new_segments = run_jobs(plan.jobs, settings.passage_tokens, analyzer, progress)
     skipped = [*listing.skipped, *plan.skipped, *(s for segment in new_segments for s in segment.skipped)]
     skipped_report = tuple(sorted(skipped, key=lambda s: s.source))
@@ -251,7 +251,7 @@ def locate_jobs(jobs: Sequence[FileJob], new_segments: Sequence[Segment]) -> dic
     return located
 
 
-def plan_build(listing: CorpusListing, stats: np.ndarray, stored: StoredIndex | None) -> BuildPlan:
+def plan_build(listing: CorpusListing, stored: StoredIndex | None) -> BuildPlan:
     """Reuse a stored file when its stat matches; otherwise hash it, and reuse it if a stored
     file has the same bytes (touched, renamed or copied articles); otherwise read it anew."""
     count = len(listing.sources)
@@ -268,7 +268,7 @@ def plan_build(listing: CorpusListing, stats: np.ndarray, stored: StoredIndex | 
     same = np.zeros(count, dtype=bool)
     if known.any():
         old_stats = old.stats[indexes[known]]
-        same[known] = (old_stats == stats[known]).all(axis=1) & (old_stats[:, 1] >= 0)
+        same[known] = (old_stats == listing.stats[known]).all(axis=1) & (old_stats[:, 1] >= 0)
     kinds = np.full(count, STORED, dtype=np.int8)
     jobs: list[FileJob] = []
     skipped: list[SkippedFile] = []
@@ -276,7 +276,7 @@ def plan_build(listing: CorpusListing, stats: np.ndarray, stored: StoredIndex | 
     for position in np.flatnonzero(~same).tolist():
         source, path = listing.sources[position], listing.path(position)
         try:
-            digest = content_digest(read_file_bytes(path))
+            digest = file_digest(read_file_bytes(path))
         except (OSError, ValueError) as error:
             skipped.append(SkippedFile(source, describe_read_error(error)))
             kinds[position] = SKIP
