@@ -175,7 +175,7 @@ def scan_and_load(settings: EngineSettings, analyzer: Analyzer) -> tuple[CorpusL
         finally:
             loaded = stored.result()
     if loaded is not None and not with_stats:  # stored by another build meanwhile
-        listing = listing.with_stats()
+        listing = scan_corpus(settings.corpus_dir)
     return listing, cache, loaded
 
 
@@ -306,29 +306,32 @@ def run_jobs(jobs: list[FileJob], passage_tokens: int, analyzer: Analyzer, progr
     batches = job_batches(jobs, workers if parallel else 1)
     report = progress or (lambda stage, done, total: None)
     report("reading articles", 0, len(jobs))
-    if not parallel:
-        segments = []
-        done = 0
-        for batch in batches:
-            segments.append(process_files(batch, passage_tokens, analyzer))
+    segments = []
+    done = 0
+    with _processed(batches, passage_tokens, analyzer, workers if parallel else 0) as results:
+        for batch, segment in zip(batches, results):
+            segments.append(segment)
             done += len(batch)
             report("reading articles", done, len(jobs))
-        return segments
+    return segments
+
+
+@contextmanager
+def _processed(batches: list[list[FileJob]], passage_tokens: int, analyzer: Analyzer, workers: int) -> Iterator[Iterator[Segment]]:
+    """Each batch's segment, in order, as it is ready: in this process, or in ``workers``
+    worker processes."""
+    if not workers:
+        yield (process_files(batch, passage_tokens, analyzer) for batch in batches)
+        return
     options = (analyzer.stem, tuple(sorted(analyzer.stopwords)))
     _WORKER_ANALYZERS[options] = analyzer  # forked workers start with its memos, warm or not
     try:
         with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_worker_start) as pool:
             futures = [pool.submit(_process_in_worker, batch, passage_tokens, options) for batch in batches]
-            segments = []
-            done = 0
-            for batch, future in zip(batches, futures):
-                segments.append(future.result())
-                done += len(batch)
-                report("reading articles", done, len(jobs))
+            yield (future.result() for future in futures)
     finally:
         # The workers got their copy at fork; kept here, an old index's memos would outlive it.
         _WORKER_ANALYZERS.pop(options, None)
-    return segments
 
 
 def job_batches(jobs: list[FileJob], workers: int) -> list[list[FileJob]]:
