@@ -221,24 +221,6 @@ class CorpusListing:
             return [prefix + source for source in self.sources]
         return [self.path(i) for i in range(len(self.sources))]  # pragma: no cover - Windows
 
-    def with_stats(self) -> "CorpusListing":
-        """This listing with every file's stat (a file gone since is skipped as unreadable)."""
-        sources: list[str] = []
-        stats: list[FileStat] = []
-        skipped = list(self.skipped)
-        for position, source in enumerate(self.sources):
-            try:
-                found = os.stat(self.path(position))
-            except OSError as error:
-                skipped.append(SkippedFile(source, describe_read_error(error)))
-                continue
-            if not S_ISREG(found.st_mode):  # replaced by a folder, a pipe... since the listing
-                skipped.append(SkippedFile(source, "not a regular file"))
-                continue
-            sources.append(source)
-            stats.append(file_stat(found))
-        return CorpusListing(self.root, sources, np.asarray(stats, dtype=np.int64).reshape(-1, 4), skipped)
-
 
 # (size, mtime_ns, ctime_ns, inode) of a file (of its target, for a symlink): together they
 # change whenever the file's contents can have changed.
