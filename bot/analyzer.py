@@ -75,6 +75,15 @@ class Analyzer:
         stopwords = hashlib.blake2b("\n".join(sorted(self.stopwords)).encode("utf-8"), digest_size=8).hexdigest()
         return f"stem={self.stem};stopwords={stopwords};version={ANALYZER_VERSION}"
 
+    def memo_entries(self) -> int:
+        """Words and chunks memoised so far (questions' included)."""
+        return self._terms_of_word.cache_info().currsize + len(self._terms_of_chunk)
+
+    def clear_memos(self) -> None:
+        """Forget the memoised words and chunks (they are only caches)."""
+        self._terms_of_word.cache_clear()
+        self._terms_of_chunk.clear()
+
     def analyze(self, text: str) -> list[str]:
         memo = self._terms_of_chunk
         if len(memo) > _MAX_CHUNK_MEMO:

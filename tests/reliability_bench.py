@@ -369,12 +369,7 @@ def scenario_words(built, *, questions: int, words: int, rng: random.Random) -> 
     import tracemalloc
 
     analyzer = built.engine.analyzer
-    memos = [getattr(analyzer, name) for name in ("_terms_of_word", "_terms_of_chunk") if hasattr(analyzer, name)]
-
-    def entries() -> int:
-        return sum(m.cache_info().currsize if hasattr(m, "cache_info") else len(m) for m in memos)
-
-    before = entries()
+    before = analyzer.memo_entries()
     letters = "bcdfghjklmnpqrstvwxz"
     texts = [" ".join("".join(rng.choice(letters) for _ in range(10)) for _ in range(words)) for _ in range(questions)]
     tracemalloc.start()
@@ -387,7 +382,7 @@ def scenario_words(built, *, questions: int, words: int, rng: random.Random) -> 
     return {
         "questions": questions,
         "new_words": new_words,
-        "memo_entries_added": entries() - before,
+        "memo_entries_added": analyzer.memo_entries() - before,
         "memos_grew_mb": round(grown_bytes / 1024 / 1024, 1),
         "bytes_per_new_word": round(per_word),
         "untrimmed_worst_case_mb": round(per_word * (1 << 20) / 1024 / 1024),

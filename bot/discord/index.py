@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 # full of never-seen words could grow them by hundreds of MB. Once they hold this many more
 # entries than when their index was built, they are cleared (they are only caches).
 MAX_MEMO_GROWTH = 100_000
-ANALYZER_MEMOS = ("_terms_of_word", "_terms_of_chunk")
 
 
 class AlreadyReloading(Exception):
@@ -164,19 +163,9 @@ class CorpusIndex:
         """The file names of :attr:`current`, sorted (replaced together with it)."""
         return self._catalogue
 
-    def _memos(self):
-        """(size, clear) of each of the analyzer's memos: its per-word LRU and per-chunk dict."""
-        analyzer = self._built.engine.analyzer
-        for name in ANALYZER_MEMOS:
-            memo = getattr(analyzer, name, None)
-            if hasattr(memo, "cache_info") and hasattr(memo, "cache_clear"):
-                yield memo.cache_info().currsize, memo.cache_clear
-            elif isinstance(memo, dict):
-                yield len(memo), memo.clear
-
     def memo_entries(self) -> int:
         """Entries in the analyzer's memos (each word or chunk it has analysed, questions included)."""
-        return sum(size for size, _ in self._memos())
+        return self._built.engine.analyzer.memo_entries()
 
     def memo_overgrown(self) -> bool:
         """Whether questions have grown the analyzer's memos past MAX_MEMO_GROWTH entries."""
@@ -185,8 +174,7 @@ class CorpusIndex:
     def trim_memo(self) -> None:
         """Clear the analyzer's memos (run it on the engine thread, between questions)."""
         log.info("Clearing the analyzer's memos (%d entries)", self.memo_entries())
-        for _, clear in list(self._memos()):
-            clear()
+        self._built.engine.analyzer.clear_memos()
         self._memo_baseline = 0
 
     def close(self) -> None:
