@@ -150,10 +150,15 @@ def headline_questions(news_dir: Path, count: int, tiny: bool) -> list[str]:
 
 # ------------------------------------------------------------------------------ measuring
 def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+    """Resident set size of this process, from /proc (Linux); elsewhere the peak, the nearest
+    figure there is."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return peak_rss_mb()
     return float("nan")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import pytest_asyncio
 from bot.config import DiscordSettings, EngineSettings
 from bot.discord import render
 from bot.discord.client import CorpusBot
+from bot.discord.stats import nearest_rank
 
 from .conftest import SEEDS
 from .discord_standin import BOT_USER_ID, GUILD_ID, DiscordStandIn, run_client
@@ -99,16 +99,7 @@ def launch(standin, seeds_built, tmp_path, caplog):
 
     @contextlib.asynccontextmanager
     async def _launch(*, built=None, engine_settings=None, builder=None, **overrides):
-        config = DiscordSettings(
-            **{
-                "dev_guild_id": GUILD_ID,
-                "sync_commands": "guild",
-                "api_base": standin.api_base,
-                "feedback_log": tmp_path / "feedback.jsonl",
-                "cooldown_questions": 0,
-                **overrides,
-            }
-        )
+        config = discord_config(standin, tmp_path, **overrides)
         engine_settings = engine_settings or EngineSettings(corpus_dir=SEEDS)
         extra = {"builder": builder} if builder else {}
         bot = CorpusBot(built or seeds_built, engine_settings, config, guild_ready_timeout=0.05, **extra)
@@ -150,7 +141,7 @@ async def ask(standin: DiscordStandIn, question: str, **options) -> tuple:
 
 
 async def mention(standin: DiscordStandIn, text: str, **kwargs):
-    message = standin.message_create(f"<@{BOT_USER_ID}> {text}", **kwargs)
+    message = mention_payload(standin, text, **kwargs)
     await standin.dispatch("MESSAGE_CREATE", message)
     request = await standin.wait_for_request("POST", r"/channels/{c}/messages")
     return message, request
@@ -402,7 +393,7 @@ async def send_questions(server: DiscordStandIn, questions: list[Question]) -> N
         if question.via == "ask":
             question.payload = server.interaction_create_slash("ask", {"question": question.text}, user_id=question.user_id)
         else:
-            question.payload = server.message_create(f"<@{BOT_USER_ID}> {question.text}", author_id=question.user_id)
+            question.payload = mention_payload(server, question.text, author_id=question.user_id)
 
     async def send(question: Question) -> None:
         question.sent_at = time.monotonic()
@@ -481,12 +472,8 @@ async def wait_for_outcomes(server: DiscordStandIn, questions: list[Question], t
 
 
 def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
+    """Nearest-rank percentile, as the bot's /stats computes it (NaN for no values)."""
+    return nearest_rank(values, p) if values else float("nan")
 
 
 async def wait_for_log(caplog_or_logs, text: str, timeout: float = 5.0) -> None:

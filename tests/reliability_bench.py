@@ -40,15 +40,16 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from bot.bench import rss_mb
 from bot.build import build_engine
-from bot.config import DiscordSettings, EngineSettings
+from bot.config import EngineSettings
 from bot.discord import runner
 from bot.discord.client import CorpusBot
 from bot.discord.index import MAX_MEMO_GROWTH
 
 from .conftest import SEEDS
-from .discord_helpers import TOKEN, LoopLagProbe, Question, ReplyTracker, percentile
-from .discord_standin import BOT_USER_ID, GUILD_ID, OWNER_ID, DiscordStandIn, run_client
+from .discord_helpers import TOKEN, LoopLagProbe, Question, ReplyTracker, discord_config, mention_payload, percentile
+from .discord_standin import OWNER_ID, DiscordStandIn, run_client
 
 QUESTIONS = [
     "How many cruise missiles did Russia launch?",
@@ -63,19 +64,6 @@ QUESTIONS = [
     "What did NATO foreign ministers decide in Bucharest?",
 ]
 FIRST_USER = 1_400_000_000_000_000_000
-
-
-def rss_mb() -> float:
-    """Resident set size of this process, from /proc (Linux)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class StandInThread:
@@ -136,7 +124,7 @@ async def send(standin: StandInThread, questions: list[Question]) -> None:
                     "ask", {"question": question.text}, user_id=question.user_id
                 )
             else:
-                question.payload = standin.server.message_create(f"<@{BOT_USER_ID}> {question.text}", author_id=question.user_id)
+                question.payload = mention_payload(standin.server, question.text, author_id=question.user_id)
 
     await standin.call(build)
     for question in questions:
@@ -194,9 +182,7 @@ class Bot:
 
     def __init__(self, standin: StandInThread, built, settings: EngineSettings, tmp: Path, **config: Any) -> None:
         self.standin = standin
-        options = {"dev_guild_id": GUILD_ID, "sync_commands": "guild", "api_base": standin.server.api_base,
-                   "feedback_log": tmp / "feedback.jsonl", **config}  # fmt: skip
-        self.bot = CorpusBot(built, settings, DiscordSettings(**options), guild_ready_timeout=0.05)
+        self.bot = CorpusBot(built, settings, discord_config(standin.server, tmp, **config), guild_ready_timeout=0.05)
         self._context = None
 
     async def __aenter__(self) -> CorpusBot:

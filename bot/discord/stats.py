@@ -7,6 +7,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Iterable
 
 LATENCY_SAMPLES = 1000
 RECENT_UNANSWERED = 10
@@ -48,8 +49,10 @@ class Stats:
 
     def percentile(self, p: float) -> float | None:
         """Nearest-rank percentile of the recent latencies (ms), None before the first question."""
-        if not self._latencies:
-            return None
-        ordered = sorted(self._latencies)
-        rank = max(1, math.ceil(p / 100 * len(ordered)))
-        return ordered[rank - 1]
+        return nearest_rank(self._latencies, p) if self._latencies else None
+
+
+def nearest_rank(values: Iterable[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile of (at least one) ``values``."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
