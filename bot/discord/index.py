@@ -58,13 +58,12 @@ class ReloadResult:
     passages: int = 0
 
 
-def empty_index(settings: EngineSettings, builder: Builder = build_engine) -> Built:
+def empty_index(settings: EngineSettings) -> Built:
     """An index with no articles, for ``settings.corpus_dir``: what the bot serves when the folder
     cannot be used at start-up, so it still answers ("the corpus is empty") and a moderator's
     /reload picks the articles up once the folder is fixed."""
-    no_cache = {"cache_dir": None} if hasattr(settings, "cache_dir") else {}  # nothing worth caching
-    with tempfile.TemporaryDirectory(prefix="corpus-bot-empty-") as folder:
-        built = builder(dataclasses.replace(settings, corpus_dir=Path(folder), **no_cache))
+    with tempfile.TemporaryDirectory(prefix="corpus-bot-empty-") as folder:  # nothing worth caching
+        built = build_engine(dataclasses.replace(settings, corpus_dir=Path(folder), cache_dir=None))
     root = Path(settings.corpus_dir)
     return dataclasses.replace(
         built,
@@ -88,14 +87,10 @@ def lost_sources(served: Iterable[str], skipped: Iterable[SkippedFile]) -> list[
     return lost
 
 
-def document_digests(corpus: Corpus) -> dict[str, str]:
-    """File → hash of its bytes when it was indexed (recorded by the build: the documents
-    themselves are not kept in memory, and reading them again would see today's files)."""
-    return dict(corpus.digests)
-
-
 def corpus_diff(old: Corpus, new: Corpus) -> CorpusDiff:
-    before, after = document_digests(old), document_digests(new)
+    # The hashes recorded by each build: the documents themselves are not kept in memory, and
+    # reading them again would see today's files.
+    before, after = old.digests, new.digests
     return CorpusDiff(
         added=tuple(sorted(after.keys() - before.keys())),
         removed=tuple(sorted(before.keys() - after.keys())),

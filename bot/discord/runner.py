@@ -75,7 +75,7 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def load_index(engine: EngineSettings, builder=build_engine):
+def load_index(engine: EngineSettings):
     """The index to start with: whatever the corpus folder holds that can be read, explained.
 
     Unreadable, binary or empty files are skipped and each is named in the log with the reason.
@@ -84,7 +84,7 @@ def load_index(engine: EngineSettings, builder=build_engine):
     articles up once the folder is fixed.
     """
     try:
-        built = builder(engine)
+        built = build_engine(engine)
     except CorpusError as error:
         log.error(
             "Cannot read the corpus: %s. Starting with an empty index: fix CORPUS_DIR (or the folder), "
