@@ -53,8 +53,9 @@ BUILD_NICENESS = 10
 _POLL_SECONDS = 0.25
 
 
-# What the child sends back besides the index itself (which goes through the cache).
-SUMMARY = ("documents", "passages", "files_read", "cache", "seconds", "skipped")
+# What the child sends back besides the index itself (which goes through the cache): the parts of
+# its report that the load of the stored index cannot tell.
+SUMMARY = ("files_read", "cache", "skipped")
 
 
 class BuildProcessError(Exception):
@@ -90,21 +91,25 @@ class SubprocessBuilder:
         cached = self.settings_for(settings)
         started = time.perf_counter()
         child = self._run_child(cached)
-        if child.get("cache") == "off":  # it could not write the cache (its log says why)
+        if child["cache"] == "off":  # it could not write the cache (its log says why)
             log.warning("The build process could not store the new index in %s; building it again here", cached.cache_dir)
         built_at = time.perf_counter()
         built = self.builder(cached)  # the cache hit: loads what the child stored
         loaded = time.perf_counter() - built_at
         log.info(
             "Built the new index in a child process in %.2fs (%s file(s) read, cache %s); loaded it in %.2fs",
-            built_at - started, child.get("files_read", "?"), child.get("cache", "?"), loaded,
+            built_at - started, child["files_read"], child["cache"], loaded,
         )
         # The report describes the build the moderator asked for, not the load of its result.
         report = built.report
-        changes = {name: child[name] for name in ("files_read", "cache") if name in child and hasattr(report, name)}
-        changes["seconds"] = time.perf_counter() - started
-        changes["skipped"] = merge_skipped(child.get("skipped", ()), report.skipped, report.passages_per_source)
-        return dataclasses.replace(built, report=dataclasses.replace(report, **changes))
+        report = dataclasses.replace(
+            report,
+            files_read=child["files_read"],
+            cache=child["cache"],
+            seconds=time.perf_counter() - started,
+            skipped=merge_skipped(child["skipped"], report.skipped, report.passages_per_source),
+        )
+        return dataclasses.replace(built, report=report)
 
     def _run_child(self, settings: EngineSettings) -> dict[str, Any]:
         context = _context()
@@ -216,7 +221,7 @@ def _child_main(writer, builder: Builder, settings: EngineSettings, niceness: in
     lower_priority(niceness)
     try:
         report = builder(settings).report
-        result = ("ok", {name: getattr(report, name) for name in SUMMARY if hasattr(report, name)})
+        result = ("ok", {name: getattr(report, name) for name in SUMMARY})
     except BaseException as error:  # noqa: BLE001 - everything goes back to the bot
         result = ("error", _portable(error))
     try:
