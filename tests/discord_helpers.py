@@ -460,11 +460,6 @@ class ReplyTracker:
         return found
 
 
-def outcomes(server: DiscordStandIn, questions: list[Question], after: int = -1) -> list[Outcome]:
-    """What each question got (its replies, the first one's body and latency)."""
-    return ReplyTracker(server, questions, after).outcomes()
-
-
 async def wait_for_outcomes(server: DiscordStandIn, questions: list[Question], timeout: float = 60.0, after: int = -1):
     tracker = ReplyTracker(server, questions, after)
     await server.wait_until(lambda: tracker.done, timeout, f"a reply to each of {len(questions)} questions")
