@@ -16,6 +16,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .columns import Numbering
+
 
 def lucene_idf(doc_count: int, doc_freq: np.ndarray) -> np.ndarray:
     return np.log1p((doc_count - doc_freq + 0.5) / (doc_freq + 0.5))
@@ -160,13 +162,14 @@ class ForwardIndex:
 
     @classmethod
     def from_terms(cls, passage_terms: Iterable[Sequence[str]]) -> "ForwardIndex":
-        vocabulary: dict[str, int] = {}
+        vocabulary: list[str] = []
+        number = Numbering(vocabulary).__getitem__
         flat: list[int] = []
         lengths: list[int] = []
         for terms in passage_terms:
             lengths.append(len(terms))
-            flat.extend(vocabulary.setdefault(term, len(vocabulary)) for term in terms)
-        return cls.from_ids(list(vocabulary), np.asarray(flat, dtype=np.int64), np.asarray(lengths, dtype=np.int64))
+            flat.extend(map(number, terms))
+        return cls.from_ids(vocabulary, np.asarray(flat, dtype=np.int64), np.asarray(lengths, dtype=np.int64))
 
     @classmethod
     def from_ids(cls, vocabulary: list[str], flat_ids: np.ndarray, lengths: np.ndarray) -> "ForwardIndex":
