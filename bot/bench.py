@@ -268,6 +268,17 @@ def measure_restart(corpus: Path, cache: Path, questions: list[str]) -> dict[str
     return result
 
 
+def _memory() -> dict[str, float]:
+    """Peak and current RSS, after a baseline is built from the tokens (which are dropped)."""
+    return {"peak_rss_mb": round(peak_rss_mb(), 1), "steady_rss_mb": round(rss_mb(), 1)}
+
+
+def query_latency(search: Callable[[Any], Any], queries: list) -> dict[str, float]:
+    """Latency of ``search`` over ``queries``, after one warm-up query."""
+    search(queries[0])
+    return latency([timed_ms(lambda q=q: search(q)) for q in queries])
+
+
 def corpus_tokens(corpus: Path, cache: Path):
     """Every passage's analysed terms (with repeats) from the stored index of ``ours``."""
     from .analyzer import Analyzer
@@ -299,15 +310,14 @@ def measure_rank_bm25(corpus: Path, cache: Path, questions: list[str], slow_quer
     build_s = time.perf_counter() - started
     del tokens
     gc.collect()
-    result = {"build_s": round(build_s, 3), "peak_rss_mb": round(peak_rss_mb(), 1), "steady_rss_mb": round(rss_mb(), 1)}
+    result = {"build_s": round(build_s, 3), **_memory()}
 
     def search(query: list[str]) -> None:
         scores = bm25.get_scores(query)
         best = np.argpartition(-scores, TOP_K)[:TOP_K]
         best[np.argsort(-scores[best])]
 
-    search(queries[0])
-    result["query"] = latency([timed_ms(lambda q=q: search(q)) for q in queries])
+    result["query"] = query_latency(search, queries)
     return result
 
 
@@ -324,15 +334,14 @@ def measure_bm25s(corpus: Path, cache: Path, questions: list[str]) -> dict[str, 
     build_s = time.perf_counter() - started
     del tokens
     gc.collect()
-    result = {"build_s": round(build_s, 3), "peak_rss_mb": round(peak_rss_mb(), 1), "steady_rss_mb": round(rss_mb(), 1)}
+    result = {"build_s": round(build_s, 3), **_memory()}
     vocabulary = retriever.vocab_dict
     queries = [[t for t in dict.fromkeys(analyzer.analyze(q)) if t in vocabulary] or [""] for q in questions]
 
     def search(query: list[str]) -> None:
         retriever.retrieve([query], k=TOP_K, show_progress=False, n_threads=0)
 
-    search(queries[0])
-    result["query"] = latency([timed_ms(lambda q=q: search(q)) for q in queries])
+    result["query"] = query_latency(search, queries)
     return result
 
 
