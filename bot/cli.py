@@ -20,7 +20,7 @@ from .beir import BeirFormatError, BeirParams, evaluate_beir, load_beir
 from .build import Built, build_engine
 from .config import EngineSettings, SettingsError, load_settings
 from .corpus import CorpusError
-from .evaluation import QuestionFileError, evaluate, load_questions
+from .evaluation import NaiveBm25, QuestionFileError, evaluate, evaluate_naive, load_questions
 from .formatting import answer_to_json, format_answer_for_terminal
 from .progress import TerminalProgress
 
@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("eval", help="hit@1, hit@3 and MRR on a JSON Lines question file")
     ev.add_argument("--questions", required=True, type=Path, metavar="FILE")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also score the naive reference (rank-bm25, one passage per line, lowercase split, top 3): how hard the file is",
+    )
     _add_corpus_option(ev)
 
     beir = commands.add_parser("eval-beir", help="nDCG@10, Recall@100 and MRR@10 on a BEIR dataset folder")
@@ -117,7 +122,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return ask(built, args.questions, as_json=args.json, top_k=args.top)
     if args.command == "index":
         return print_index_report(built, as_json=args.json)
-    return run_eval(built, args.questions, as_json=args.json)
+    return run_eval(built, args.questions, as_json=args.json, baseline=args.baseline)
 
 
 def _build_or_explain(settings: EngineSettings) -> Built | None:
@@ -198,20 +203,28 @@ def print_index_report(built: Built, *, as_json: bool) -> int:
     return 0
 
 
-def run_eval(built: Built, path: Path, *, as_json: bool) -> int:
+def run_eval(built: Built, path: Path, *, as_json: bool, baseline: bool = False) -> int:
     try:
         questions = load_questions(path)
     except (OSError, QuestionFileError) as error:
         print(f"Cannot read questions: {error}", file=sys.stderr)
         return 2
     report = evaluate(built.engine, questions).as_dict()
+    if baseline:
+        report["naive_bm25"] = evaluate_naive(NaiveBm25.from_folder(built.corpus.root), questions).figures()
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
         return 0
-    print(f"{'kind':<12}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR':>8}")
+    naive = report.get("naive_bm25")
+    header = f"{'kind':<12}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR':>8}"
+    print(header + (f"{'naive hit@1':>14}{'naive hit@3':>13}" if naive else ""))
     rows = list(report["per_kind"].items()) + [("overall", report["overall"])]
     for kind, scores in rows:
-        print(f"{kind:<12}{scores['questions']:>5}{scores['hit@1']:>8.3f}{scores['hit@3']:>8.3f}{scores['mrr']:>8.3f}")
+        line = f"{kind:<12}{scores['questions']:>5}{scores['hit@1']:>8.3f}{scores['hit@3']:>8.3f}{scores['mrr']:>8.3f}"
+        if naive:
+            reference = naive["overall"] if kind == "overall" else naive["per_kind"][kind]
+            line += f"{reference['hit@1']:>14.3f}{reference['hit@3']:>13.3f}"
+        print(line)
     if report["misses"]:
         print(f"\nNot first ({len(report['misses'])}):")
         for miss in report["misses"]:

@@ -3,6 +3,10 @@
 A question file is JSON Lines of ``{"question", "source", "must_contain", "kind"}``. A result
 is a hit when it comes from ``source`` and its text contains ``must_contain`` (case and
 whitespace folded); ``source: null`` means the right answer is no result at all.
+
+``NaiveBm25`` is the reference the issue measures against: rank-bm25 over one passage per line,
+lowercase whitespace split, always its top 3. Its figures on a question file tell how hard the
+file is, so figures on different question sets can be compared.
 """
 
 from __future__ import annotations
@@ -10,9 +14,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
+
+from rank_bm25 import BM25Okapi
 
 from .answers import Answer, Engine
+from .corpus import decode_article, read_file_bytes, scan_corpus
 
 EVAL_DEPTH = 10
 
@@ -62,10 +69,15 @@ class EvalReport:
     per_kind: dict[str, Scores] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def figures(self) -> dict:
         return {
             "overall": self.overall.as_dict(),
             "per_kind": {kind: scores.as_dict() for kind, scores in sorted(self.per_kind.items())},
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            **self.figures(),
             "misses": [
                 {
                     "question": o.question.question,
@@ -108,11 +120,16 @@ def fold(text: str) -> str:
 
 
 def rank_of_first_hit(question: EvalQuestion, answer: Answer) -> int | None:
+    return rank_in_results(question, [(hit.source, hit.text) for hit in answer.hits])
+
+
+def rank_in_results(question: EvalQuestion, results: Sequence[tuple[str, str]]) -> int | None:
+    """1-based rank of the first (source, text) result that answers ``question``."""
     if question.source is None:
-        return None if answer.hits else 1
+        return None if results else 1
     wanted = fold(question.must_contain or "")
-    for rank, hit in enumerate(answer.hits, 1):
-        if hit.source == question.source and wanted in fold(hit.text):
+    for rank, (source, text) in enumerate(results, 1):
+        if source == question.source and wanted in fold(text):
             return rank
     return None
 
@@ -125,4 +142,43 @@ def evaluate(engine: Engine, questions: Iterable[EvalQuestion], depth: int = EVA
         report.overall.add(rank)
         report.per_kind.setdefault(question.kind, Scores()).add(rank)
         report.outcomes.append(Outcome(question, rank, answer))
+    return report
+
+
+@dataclass
+class NaiveBm25:
+    """rank-bm25's ``BM25Okapi`` over every non-empty line of the corpus files as they are (no
+    cleaning), tokenised by ``str.lower().split()``; it always answers with its top 3."""
+
+    lines: list[tuple[str, str]]  # (source, line text)
+    bm25: BM25Okapi | None  # None for a corpus with no text
+
+    @classmethod
+    def from_folder(cls, root: str | Path) -> "NaiveBm25":
+        listing = scan_corpus(root, with_stats=False)
+        lines = []
+        for source, path in zip(listing.sources, listing.paths):
+            try:
+                text = decode_article(read_file_bytes(path))
+            except (OSError, ValueError):
+                continue  # the engine skips it too
+            lines.extend((source, line) for line in text.splitlines() if line.strip())
+        bm25 = BM25Okapi([text.lower().split() for _, text in lines]) if lines else None
+        return cls(lines, bm25)
+
+    def top(self, question: str, k: int = 3) -> list[tuple[str, str]]:
+        if self.bm25 is None:
+            return []
+        scores = self.bm25.get_scores(question.lower().split())
+        best = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
+        return [self.lines[i] for i in best]
+
+
+def evaluate_naive(baseline: NaiveBm25, questions: Iterable[EvalQuestion]) -> EvalReport:
+    """The naive reference's figures (its outcomes are not kept: it has no ``Answer``)."""
+    report = EvalReport()
+    for question in questions:
+        rank = rank_in_results(question, baseline.top(question.question))
+        report.overall.add(rank)
+        report.per_kind.setdefault(question.kind, Scores()).add(rank)
     return report

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import QUESTIONS, ROOT, SEEDS
 
 
 def run_bot(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -67,6 +67,26 @@ def test_index_reports_the_corpus(tmp_path):
     assert report["documents"] == 5 and report["passages"] > 40 and report["terms"] > 500
     assert report["skipped"] == [{"source": "broken.txt", "reason": "binary file, not text"}]
     assert report["seconds"] >= 0
+
+
+def test_eval_scores_a_question_file_next_to_the_naive_reference():
+    result = run_bot("eval", "--questions", str(QUESTIONS), "--baseline", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["overall"]["questions"] == report["naive_bm25"]["overall"]["questions"] == 84
+    assert set(report["per_kind"]) == set(report["naive_bm25"]["per_kind"]) == {"fact", "paraphrase", "stem", "variant", "none"}
+    assert report["overall"]["hit@1"] > report["naive_bm25"]["overall"]["hit@1"]
+    table = run_bot("eval", "--questions", str(QUESTIONS), "--baseline").stdout
+    assert table.splitlines()[0].split() == ["kind", "n", "hit@1", "hit@3", "MRR", "naive", "hit@1", "naive", "hit@3"]
+    assert "Not first" in table
+
+
+def test_eval_of_a_file_that_is_not_questions_is_a_friendly_error(tmp_path):
+    bad = tmp_path / "questions.jsonl"
+    bad.write_text('{"question": "x"}\nnot json\n', encoding="utf-8")
+    result = run_bot("eval", "--questions", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.startswith("Cannot read questions:") and "questions.jsonl:2" in result.stderr
 
 
 def test_missing_corpus_is_a_friendly_error(tmp_path):
