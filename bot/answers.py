@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 
-from .analyzer import Analyzer, Token
+from .analyzer import Analyzer, Token, fold_word
 from .index import SearchIndex
-from .passages import Passage, sentence_spans
+from .passages import Passage, encoding, sentence_spans
 
 # A variant spelling scores lower than the word as written. An unknown word's variants get
 # more credit than a known word's: "Zelenskyy" (not in the corpus) surely means "Zelensky",
@@ -113,19 +113,25 @@ class Engine:
 
     def query_words(self, question: str) -> list[QueryWord]:
         request = self._request_terms
-        terms = dict.fromkeys(term for term in self.analyzer.analyze(question) if term not in request)
-        return [self._query_word(term) for term in terms]
+        written: dict[str, str] = {}  # term -> the question's word it was first read from
+        for token in self.analyzer.tokens(question):
+            if token.term not in request:
+                written.setdefault(token.term, question[token.start : token.end])
+        return [self._query_word(term, word) for term, word in written.items()]
 
     @cached_property
     def _request_terms(self) -> frozenset[str]:
         return frozenset(self.analyzer.analyze(" ".join(REQUEST_WORDS)))
 
-    def _query_word(self, term: str) -> QueryWord:
+    def _query_word(self, term: str, written: str) -> QueryWord:
         known = self.index.has_term(term)
         matches: dict[str, float] = {term: 1.0} if known else {}
         if self.options.fuzzy:
             weight = KNOWN_WORD_VARIANT_WEIGHT if known else UNKNOWN_WORD_VARIANT_WEIGHT
-            for variant in self.index.variants(term):
+            # An everyday word is not a misspelling of another everyday word one letter away:
+            # "tanks" is not "talks", "plant" not "plan", "trip" not "troop". Names and typos
+            # ("Zelenskiy", "goverment") still reach their spellings.
+            for variant in self.index.variants(term, everyday=is_common_word(written)):
                 # The same term may come as another form of the word and as a spelling of it:
                 # the closer reading counts.
                 matches[variant.term] = max(matches.get(variant.term, 0.0), weight * variant.similarity)
@@ -195,6 +201,14 @@ class Engine:
         if source is not None:
             return f"nothing in {source} matches the question well enough"
         return "no passage matches enough of the question"
+
+
+def is_common_word(word: str) -> bool:
+    """An everyday English word: one the cl100k tokenizer, trained on a web-scale corpus, holds
+    whole ("tanks", "plant", "address"). Names and misspellings take several tokens ("kiev",
+    "zelenskiy", "milley", "goverment")."""
+    word = fold_word(word).removesuffix("'s")
+    return word.isascii() and word.isalpha() and len(encoding().encode_ordinary(" " + word)) == 1
 
 
 def term_weights(words: list[QueryWord]) -> dict[str, float]:

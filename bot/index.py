@@ -40,6 +40,10 @@ _MIN_FORM_PREFIX = 5
 _FORM_SIMILARITY = 0.8
 _MIN_VARIANT_CHARS = 4
 _MAX_VARIANTS = 3
+# British and American spellings of the same everyday word, as stems: "defence"/"defense",
+# "colour"/"color", "organise"/"organize", "analyse"/"analyze", "centre"/"center",
+# "programme"/"program", "catalogue"/"catalog".
+_REGIONAL_SPELLINGS = (("enc", "ens"), ("our", "or"), ("is", "iz"), ("ys", "yz"), ("tr", "ter"), ("mm", "m"), ("ogu", "og"))
 
 
 class LuceneIdfBM25(BM25Okapi):
@@ -138,6 +142,18 @@ def spelling_tables(terms: list[str]) -> tuple[dict[str, list[str]], dict[tuple[
     return terms_by_key, by_shape, by_skeleton
 
 
+def regional_spellings(term: str) -> set[str]:
+    """The term with one British spelling made American or the other way round (whether or
+    not the result is a word: the caller keeps those in its vocabulary)."""
+    found = set()
+    for british, american in _REGIONAL_SPELLINGS:
+        for old, new in ((british, american), (american, british)):
+            if old in term:
+                found.add(term.replace(old, new))
+    found.discard(term)
+    return found
+
+
 def is_word_form(a: str, b: str) -> bool:
     """"russia"/"russian": one is the other plus an ending — the stemmer's job, not a variant."""
     return a.startswith(b) or b.startswith(a)
@@ -226,11 +242,17 @@ class SearchIndex:
             return self.passages.source_range(source)
         return self._source_ranges.get(source, (0, 0))
 
-    def variants(self, term: str) -> list[Variant]:
-        """Vocabulary terms that look like another spelling of ``term`` (never ``term`` itself)."""
+    def variants(self, term: str, *, everyday: bool = False) -> list[Variant]:
+        """Vocabulary terms that look like another spelling of ``term`` (never ``term`` itself).
+
+        An ``everyday`` word the corpus lacks reaches only its own other forms and its British or
+        American spelling: a word one letter away is another word ("plant"/"plan"), not a typo."""
         if len(term) < _MIN_VARIANT_CHARS or not term.isalpha():
             return []
         known = self.has_term(term)
+        if everyday and not known:
+            regional = [Variant(other, 1.0) for other in sorted(regional_spellings(term)) if self.has_term(other)]
+            return (regional + self._other_forms(term))[:_MAX_VARIANTS]
         key = spelling_key(term)
         limit = allowed_distance(key, known)
         if known:
