@@ -131,7 +131,8 @@ class Engine:
             # An everyday word is not a misspelling of another everyday word one letter away:
             # "tanks" is not "talks", "plant" not "plan", "trip" not "troop". Names and typos
             # ("Zelenskiy", "goverment") still reach their spellings.
-            for variant in self.index.variants(term, everyday=is_common_word(written)):
+            everyday = not known and is_common_word(written)
+            for variant in self.index.variants(term, everyday=everyday):
                 # The same term may come as another form of the word and as a spelling of it:
                 # the closer reading counts.
                 matches[variant.term] = max(matches.get(variant.term, 0.0), weight * variant.similarity)

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 from rank_bm25 import BM25Okapi
 
 from bot.analyzer import Analyzer
-from bot.index import LuceneIdfBM25, SearchIndex, spelling_key, spelling_keys
+from bot.index import LuceneIdfBM25, SearchIndex, regional_spellings, spelling_key, spelling_keys
 from bot.passages import Passage
 from bot.postings import Postings, top_positions
 
@@ -96,3 +96,11 @@ def test_known_words_only_reach_vowel_variants(seeds_built):
     assert index.variants("world") == []
     # "russia" and "russian" are word forms, the stemmer's business.
     assert "russian" not in [v.term for v in index.variants("russia")]
+
+
+def test_regional_spellings_of_a_stem():
+    assert regional_spellings("defenc") == {"defens"}
+    assert "color" in regional_spellings("colour") and "colour" in regional_spellings("color")
+    assert "organiz" in regional_spellings("organis")
+    assert "center" in regional_spellings("centr") and "program" in regional_spellings("programm")
+    assert "kyiv" not in regional_spellings("kyiv")
