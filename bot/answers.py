@@ -7,6 +7,7 @@ too little with the corpus the answer is empty: "I don't know" beats a random qu
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,6 +35,14 @@ REQUEST_WORDS = frozenset(
     "hey hi hello thanks bot happen happened happening going".split()
 )
 CANDIDATES_PER_RESULT = 8
+# "How many…", "how much…", "how long ago…", "when…" ask for a figure or a date: among the
+# candidates, a passage that holds a number is the likelier answer ("$800 million in military
+# assistance" over a passage about the same aid with no sum in it), so its score counts this much more.
+ASKS_FOR_A_FIGURE = re.compile(
+    r"\bhow (?:many|much|far|long|old|often)\b|\bwhat (?:year|percentage|number|amount)\b|^\W*when\b", re.IGNORECASE
+)
+FIGURE_BOOST = 1.2
+_DIGIT = re.compile(r"\d")
 MIN_ANY_MATCH = 0.5
 MIN_ANY_COVERAGE = 0.2
 
@@ -106,7 +115,8 @@ class Engine:
         started = time.perf_counter()
         top_k = self.options.top_k if top_k is None else top_k
         words = self.query_words(question)
-        hits, more = self._rank(words, top_k, source, offset) if words else ((), False)
+        figure = bool(ASKS_FOR_A_FIGURE.search(question))
+        hits, more = self._rank(words, top_k, source, offset, figure) if words else ((), False)
         took_ms = (time.perf_counter() - started) * 1000.0
         reason = None if hits else self._no_match_reason(words, source)
         return Answer(question, hits, took_ms, tuple(w.term for w in words), reason, more)
@@ -148,11 +158,21 @@ class Engine:
         """(passage position, score) of the ``depth`` best passages, best first: the same scoring
         as ``ask`` but without the no-match thresholds and duplicate removal (for benchmarks that
         need a full ranked list)."""
-        return self.index.top(term_weights(self.query_words(question)), depth)
+        ranked = self.index.top(term_weights(self.query_words(question)), depth)
+        return self._prefer_figures(ranked) if ASKS_FOR_A_FIGURE.search(question) else ranked
 
-    def _rank(self, words: list[QueryWord], top_k: int, source: str | None, offset: int) -> tuple[tuple[Hit, ...], bool]:
+    def _prefer_figures(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        passages = self.index.passages
+        boosted = [(p, s * FIGURE_BOOST if _DIGIT.search(passages[p].text) else s) for p, s in ranked]
+        return sorted(boosted, key=lambda item: (-item[1], item[0]))
+
+    def _rank(
+        self, words: list[QueryWord], top_k: int, source: str | None, offset: int, figure: bool
+    ) -> tuple[tuple[Hit, ...], bool]:
         wanted = offset + top_k
         ranked = self.index.top(term_weights(words), wanted * CANDIDATES_PER_RESULT, source)
+        if figure:
+            ranked = self._prefer_figures(ranked)
         chosen: list[Hit] = []
         chosen_terms: list[set[str]] = []
         more = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.answers import ASKS_FOR_A_FIGURE
 from bot.evaluation import fold
 from tests.conftest import build_from
 
@@ -115,6 +116,26 @@ def test_article_is_a_subject_not_a_request(engine):
 def test_a_greeting_alone_gets_no_quotes(engine, question):
     answer = engine.ask(question)
     assert answer.hits == () and "no searchable words" in answer.no_match_reason
+
+
+@pytest.mark.parametrize(
+    "question, source, phrase",
+    [
+        # Another passage on Biden's aid matches the words as well but names no sum.
+        ("How much did Biden announce in military aid?", "004_", "$800 million"),
+        ("When did NATO first promise Ukraine it could join?", "003_", "14 years ago"),
+    ],
+)
+def test_a_question_asking_for_a_figure_prefers_a_passage_that_holds_one(engine, question, source, phrase):
+    assert_quoted_first(engine, question, source, phrase)
+    scores = [hit.score for hit in engine.ask(question).hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_when_inside_a_statement_does_not_ask_for_a_figure():
+    assert ASKS_FOR_A_FIGURE.search("How many BMP-1 did Slovakia send?")
+    assert ASKS_FOR_A_FIGURE.search("  when did Sweden join NATO")
+    assert not ASKS_FOR_A_FIGURE.search("Cells die when starved of oxygen")
 
 
 def test_different_word_forms_match(engine):
