@@ -64,14 +64,14 @@ def test_seed_question_set_figures(engine):
     assert kinds["stem"]["hit@3"] >= 0.95
     assert kinds["variant"]["hit@1"] >= 0.85
     assert kinds["none"]["hit@1"] >= 0.8
-    assert report["overall"]["hit@1"] >= 0.78
+    assert report["overall"]["hit@1"] >= 0.79
     assert report["overall"]["hit@3"] >= 0.85
 
 
 def test_blind_question_set_figures(engine):
     """Floors at the measured figures on the questions written without seeing the engine."""
     report = evaluate(engine, load_questions(BLIND_QUESTIONS)).as_dict()
-    assert report["overall"]["hit@1"] >= 0.78
+    assert report["overall"]["hit@1"] >= 0.80
     assert report["overall"]["hit@3"] >= 0.86
     assert report["per_kind"]["none"]["hit@1"] >= 0.8
 
