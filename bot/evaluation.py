@@ -69,6 +69,10 @@ class EvalReport:
     per_kind: dict[str, Scores] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
 
+    def record(self, question: EvalQuestion, rank: int | None) -> None:
+        self.overall.add(rank)
+        self.per_kind.setdefault(question.kind, Scores()).add(rank)
+
     def figures(self) -> dict:
         return {
             "overall": self.overall.as_dict(),
@@ -139,8 +143,7 @@ def evaluate(engine: Engine, questions: Iterable[EvalQuestion], depth: int = EVA
     for question in questions:
         answer = engine.ask(question.question, top_k=depth)
         rank = rank_of_first_hit(question, answer)
-        report.overall.add(rank)
-        report.per_kind.setdefault(question.kind, Scores()).add(rank)
+        report.record(question, rank)
         report.outcomes.append(Outcome(question, rank, answer))
     return report
 
@@ -178,7 +181,5 @@ def evaluate_naive(baseline: NaiveBm25, questions: Iterable[EvalQuestion]) -> Ev
     """The naive reference's figures (its outcomes are not kept: it has no ``Answer``)."""
     report = EvalReport()
     for question in questions:
-        rank = rank_in_results(question, baseline.top(question.question))
-        report.overall.add(rank)
-        report.per_kind.setdefault(question.kind, Scores()).add(rank)
+        report.record(question, rank_in_results(question, baseline.top(question.question)))
     return report
