@@ -14,14 +14,15 @@ from functools import cached_property
 
 
 from .analyzer import Analyzer, Token, fold_word
-from .index import SearchIndex
-from .passages import Passage, encoding, sentence_spans
+from .index import SearchIndex, is_common_word
+from .passages import Passage, sentence_spans
 
-# A variant spelling scores lower than the word as written. An unknown word's variants get
-# more credit than a known word's: "Zelenskyy" (not in the corpus) surely means "Zelensky",
-# while "Kyiv" (in the corpus) only probably also means "Kiev".
-UNKNOWN_WORD_VARIANT_WEIGHT = 0.8
-KNOWN_WORD_VARIANT_WEIGHT = 0.3
+# A variant spelling scores lower than the word as written. A name's or an unknown word's
+# variants get more credit than an everyday word's: "Zelenskyy" (not in the corpus) surely means
+# "Zelensky", and "Kyiv" means "Kiev" however often the corpus has both, while an everyday word
+# the corpus has only reaches spellings that differ in vowels, and only probably means them.
+SPELLING_VARIANT_WEIGHT = 0.8
+EVERYDAY_WORD_VARIANT_WEIGHT = 0.3
 # Passages whose terms overlap this much (Jaccard) with a better one are the same quote twice.
 DUPLICATE_OVERLAP = 0.6
 # How members phrase a request, not what it is about ("Tell me about Stoltenberg", "what happened
@@ -137,11 +138,11 @@ class Engine:
         known = self.index.has_term(term)
         matches: dict[str, float] = {term: 1.0} if known else {}
         if self.options.fuzzy:
-            weight = KNOWN_WORD_VARIANT_WEIGHT if known else UNKNOWN_WORD_VARIANT_WEIGHT
             # An everyday word is not a misspelling of another everyday word one letter away:
             # "tanks" is not "talks", "plant" not "plan", "trip" not "troop". Names and typos
-            # ("Zelenskiy", "goverment") still reach their spellings.
-            everyday = not known and is_common_word(written)
+            # ("Zelenskiy", "Zerensky", "goverment") reach their spellings.
+            everyday = is_common_word(written)
+            weight = EVERYDAY_WORD_VARIANT_WEIGHT if known and everyday else SPELLING_VARIANT_WEIGHT
             for variant in self.index.variants(term, everyday=everyday):
                 # The same term may come as another form of the word and as a spelling of it:
                 # the closer reading counts.
@@ -222,14 +223,6 @@ class Engine:
         if source is not None:
             return f"nothing in {source} matches the question well enough"
         return "no passage matches enough of the question"
-
-
-def is_common_word(word: str) -> bool:
-    """An everyday English word: one the cl100k tokenizer, trained on a web-scale corpus, holds
-    whole ("tanks", "plant", "address"). Names and misspellings take several tokens ("kiev",
-    "zelenskiy", "milley", "goverment")."""
-    word = fold_word(word).removesuffix("'s")
-    return word.isascii() and word.isalpha() and len(encoding().encode_ordinary(" " + word)) == 1
 
 
 def term_weights(words: list[QueryWord]) -> dict[str, float]:

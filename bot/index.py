@@ -24,8 +24,8 @@ from rank_bm25 import BM25Okapi
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from .analyzer import Analyzer
-from .passages import Passage
+from .analyzer import Analyzer, fold_word
+from .passages import Passage, encoding
 from .passage_store import PassageStore
 from .postings import ForwardIndex, Postings, unseen_idf
 from .topk import TopK
@@ -36,6 +36,9 @@ _KEY_FOLDS = (("y", "i"), ("w", "v"), ("kh", "h"), ("zh", "z"), ("ck", "k"), ("p
 _DOUBLED = re.compile(r"(.)\1+")
 _VOWELS = re.compile(r"[aeiou]")
 _MIN_SIMILARITY = 0.75
+# A name the corpus has reaches a spelling with another consonant only this close: "Zerensky"
+# for "Zelensky" (0.88), not "Iraq" for "Iran" (0.75). Vowels alone may differ more ("Kyiv"/"Kiev").
+_MIN_NAME_CONSONANT_SIMILARITY = 0.8
 _MIN_FORM_PREFIX = 5
 _FORM_SIMILARITY = 0.8
 _MIN_VARIANT_CHARS = 4
@@ -154,6 +157,15 @@ def regional_spellings(term: str) -> set[str]:
     return found
 
 
+@lru_cache(maxsize=1 << 16)  # questions repeat their words
+def is_common_word(word: str) -> bool:
+    """An everyday English word: one the cl100k tokenizer, trained on a web-scale corpus, holds
+    whole ("tanks", "plant", "address"). Names and misspellings take several tokens ("kiev",
+    "zelenskiy", "milley", "goverment")."""
+    word = fold_word(word).removesuffix("'s")
+    return word.isascii() and word.isalpha() and len(encoding().encode_ordinary(" " + word)) == 1
+
+
 def is_word_form(a: str, b: str) -> bool:
     """"russia"/"russian": one is the other plus an ending — the stemmer's job, not a variant."""
     return a.startswith(b) or b.startswith(a)
@@ -245,24 +257,21 @@ class SearchIndex:
     def variants(self, term: str, *, everyday: bool = False) -> list[Variant]:
         """Vocabulary terms that look like another spelling of ``term`` (never ``term`` itself).
 
-        An ``everyday`` word the corpus lacks reaches only its own other forms and its British or
-        American spelling: a word one letter away is another word ("plant"/"plan"), not a typo."""
+        ``everyday``: the question's word is an everyday English word (``is_common_word``), not
+        a name or a typo. One the corpus lacks reaches only its own other forms and its British
+        or American spelling: a word one letter away is another word ("plant"/"plan"). One the
+        corpus has only reaches spellings that differ in vowels."""
         if len(term) < _MIN_VARIANT_CHARS or not term.isalpha():
             return []
         known = self.has_term(term)
         if everyday and not known:
             regional = [Variant(other, 1.0) for other in sorted(regional_spellings(term)) if self.has_term(other)]
             return (regional + self._other_forms(term))[:_MAX_VARIANTS]
+        if known and not everyday:
+            return self._name_variants(term)
         key = spelling_key(term)
         limit = allowed_distance(key, known)
-        if known:
-            candidates = self._keys_by_skeleton.get(skeleton(key), [])
-        else:
-            candidates = [
-                other
-                for length in range(len(key) - limit, len(key) + limit + 1)
-                for other in self._keys_by_shape.get((key[0], length), ())
-            ]
+        candidates = self._keys_by_skeleton.get(skeleton(key), []) if known else self._keys_of_shape(key, limit)
         matches = process.extract(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
         found: list[Variant] = [] if known else self._other_forms(term)
         for other_key, distance, _ in sorted(matches, key=lambda m: (m[1], m[0])):
@@ -282,6 +291,37 @@ class SearchIndex:
             if len(found) >= _MAX_VARIANTS:
                 break
         return found[:_MAX_VARIANTS]
+
+    def _name_variants(self, name: str) -> list[Variant]:
+        """Other spellings of a name the corpus already has: machine-translated articles spell
+        one person three ways ("Zelensky", "Zerensky", "Zerenski"), and a member asking about one
+        means them all. As far off as an unknown word may be, but never another form of it
+        (the stemmer's business), another everyday word, or a consonant change in a short name."""
+        key = spelling_key(name)
+        limit = allowed_distance(key, known=False)
+        candidates = self._keys_of_shape(key, limit)
+        matches = process.extract(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
+        found: list[Variant] = []
+        for other_key, distance, _ in sorted(matches, key=lambda m: (m[1], m[0])):
+            if distance == 0 or is_word_form(key, other_key):
+                continue
+            similarity = 1.0 - distance / max(len(key), len(other_key))
+            consonant_change = consonants(key) != consonants(other_key)
+            if similarity < (_MIN_NAME_CONSONANT_SIMILARITY if consonant_change else _MIN_SIMILARITY):
+                continue
+            found.extend(Variant(t, similarity) for t in self._terms_by_key[other_key] if t != name and not is_common_word(t))
+            if len(found) >= _MAX_VARIANTS:
+                break
+        return found[:_MAX_VARIANTS]
+
+    def _keys_of_shape(self, key: str, limit: int) -> list[str]:
+        """Spelling keys with the same first letter whose length is within ``limit`` of ``key``'s
+        (any other key is further than ``limit`` edits away by length alone)."""
+        return [
+            other
+            for length in range(len(key) - limit, len(key) + limit + 1)
+            for other in self._keys_by_shape.get((key[0], length), ())
+        ]
 
     def _other_forms(self, term: str) -> list[Variant]:
         """Known terms that are a shorter or longer form of an unknown one.
