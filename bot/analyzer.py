@@ -25,7 +25,10 @@ from .columns import Memo
 # NLTK's list has "should" and "can" but not their siblings, nor "many" and "much": the "how
 # many / how much" of a question asks for a number, and the answer rarely says "many" ("killing
 # 2 people"), so matching it only lends weight to passages about something else.
-STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {"would", "could", "might", "must", "shall", "many", "much"}
+# NLTK also lists the pieces of contractions split at the apostrophe ("won" of "won't", "don" of
+# "don't"); this analyzer keeps "won't" whole, so a lone "won" is the verb ("Who won the
+# election?") and "Don" a river or a name.
+STOPWORDS = (frozenset(STOPWORDS_EN_PLUS) - {"won", "don"}) | {"would", "could", "might", "must", "shall", "many", "much"}
 
 # Numbers with thousands separators or decimals, then words (Unicode \w) joined by hyphens
 # or apostrophes, so "F-35", "BMP-1", "S-300", "don't" and "Zelensky's" come out whole.
