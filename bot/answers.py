@@ -124,11 +124,30 @@ class Engine:
 
     def query_words(self, question: str) -> list[QueryWord]:
         request = self._request_terms
+        tokens = self.analyzer.tokens(question)
         written: dict[str, str] = {}  # term -> the question's word it was first read from
-        for token in self.analyzer.tokens(question):
-            if token.term not in request:
-                written.setdefault(token.term, question[token.start : token.end])
+        for position, token in enumerate(tokens):
+            if token.term in request or self._joined_form_the_corpus_lacks(tokens, position):
+                continue
+            written.setdefault(token.term, self._written_word(question, token))
         return [self._query_word(term, word) for term, word in written.items()]
+
+    def _joined_form_the_corpus_lacks(self, tokens: list[Token], position: int) -> bool:
+        """"long-range" is read as "longrange", "long" and "range" (the analyzer's joined form
+        comes first, its parts after it with the same span). When the corpus writes "long range",
+        the joined form is not a word of the question the corpus lacks: its parts stand for it."""
+        token = tokens[position]
+        parts_follow = position + 1 < len(tokens) and (tokens[position + 1].start, tokens[position + 1].end) == (token.start, token.end)
+        return parts_follow and (position == 0 or tokens[position - 1].start != token.start) and not self.index.has_term(token.term)
+
+    def _written_word(self, question: str, token: Token) -> str:
+        """The question's word a term was read from; for a part of a hyphenated word, that part
+        ("range" of "long-range"), so it is judged an everyday word or a name on its own."""
+        word = question[token.start : token.end]
+        if "-" not in word:
+            return word
+        parts = (part for part in re.split(r"[-']", word) if part)
+        return next((part for part in parts if token.term in self.analyzer.analyze(part)), word)
 
     @cached_property
     def _request_terms(self) -> frozenset[str]:

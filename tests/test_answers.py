@@ -212,3 +212,22 @@ def test_one_file_corpus_still_ranks(tmp_path):
     hit = top(engine, "Which village did Belarus attack with rockets?")
     assert hit.text == "Belarus launched rockets at a village."
     assert hit.lines == (3, 3)
+
+
+def test_a_hyphenated_word_finds_the_words_written_apart(tmp_path):
+    # The question writes "long-range", the article "long range": "longrange" is not a word the
+    # article lacks, so the question is answered as if written the article's way.
+    (tmp_path / "strikes.txt").write_text(
+        "Russia fired long range missiles at the port of Odesa overnight.\n\n"
+        "Grain exports resumed after the talks in Istanbul.\n\n"
+        "The army received new armoured vehicles from its allies.",
+        encoding="utf-8",
+    )
+    engine = build_from(tmp_path, passage_tokens=16).engine
+    written_apart = top(engine, "Where were long range missiles fired?")
+    hyphenated = top(engine, "Where were long-range missiles fired?")
+    assert hyphenated.passage == written_apart.passage and "Odesa" in hyphenated.text
+    assert hyphenated.coverage == written_apart.coverage
+    # A part of a hyphenated word is judged on its own: "range" is an everyday word, not a
+    # misspelling of anything one letter away.
+    assert "longrang" not in engine.ask("long-range missiles").terms
