@@ -66,6 +66,7 @@ class QueryWord:
     term: str
     importance: float  # IDF of the word (or of its best variant): how informative it is
     matches: dict[str, float]  # vocabulary term -> weight (1.0 for the word as written)
+    written: str = ""  # the question's word it was read from ("Zelenskyy", "range" of "long-range")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Hit:
     coverage: float
     highlights: tuple[tuple[int, int], ...]  # spans of matched words in passage.text
     best_sentence: tuple[int, int]  # span of the sentence that matches best
+    terms: frozenset[str] = frozenset()  # the question's terms (or their variants) the passage holds
 
     @property
     def source(self) -> str:
@@ -95,10 +97,28 @@ class Answer:
     question: str
     hits: tuple[Hit, ...]
     took_ms: float
-    terms: tuple[str, ...] = ()
     # Why there are no hits, in words a member can act on; None when there are hits.
     no_match_reason: str | None = None
     more_available: bool = False
+    words: tuple[QueryWord, ...] = ()  # the question as searched
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(word.term for word in self.words)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The question's words that none of the quoted passages holds, as written ("Leopard",
+        "tanks"), for a "Missing:" line under the quotes as search engines print: a quote that
+        matches "Germany" and "delivered" but not "Leopard tanks" says so at a glance."""
+        if not self.hits:
+            return ()
+        found = frozenset().union(*(hit.terms for hit in self.hits))
+        missing: dict[str, str] = {}  # folded -> as written, in question order
+        for word in self.words:
+            if word.written and found.isdisjoint(word.matches):
+                missing.setdefault(word.written.casefold(), word.written)
+        return tuple(missing.values())
 
 
 @dataclass
@@ -120,7 +140,7 @@ class Engine:
         hits, more = self._rank(words, top_k, source, offset, figure) if words else ((), False)
         took_ms = (time.perf_counter() - started) * 1000.0
         reason = None if hits else self._no_match_reason(words, source)
-        return Answer(question, hits, took_ms, tuple(w.term for w in words), reason, more)
+        return Answer(question, hits, took_ms, reason, more, tuple(words))
 
     def query_words(self, question: str) -> list[QueryWord]:
         request = self._request_terms
@@ -172,7 +192,7 @@ class Engine:
             importance = max(self.index.idf(t) for t in matches)
         else:
             importance = self.index.unseen_idf
-        return QueryWord(term, importance, matches)
+        return QueryWord(term, importance, matches, written)
 
     def ranked(self, question: str, depth: int) -> list[tuple[int, float]]:
         """(passage position, score) of the ``depth`` best passages, best first: the same scoring
@@ -230,7 +250,7 @@ class Engine:
         tokens = [t for t in self.analyzer.tokens(passage.text) if t.term in wanted]
         highlights = _merge_spans((t.start, t.end) for t in tokens)
         best = _best_sentence(passage.text, tokens, words)
-        return Hit(passage, score, match, coverage, highlights, best)
+        return Hit(passage, score, match, coverage, highlights, best, frozenset(t.term for t in tokens))
 
     def _no_match_reason(self, words: list[QueryWord], source: str | None) -> str:
         if self.index.size == 0:

@@ -42,6 +42,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "results": [hit_to_json(hit) for hit in answer.hits],
         "took_ms": round(answer.took_ms, 3),
+        "missing": list(answer.missing),
     }
     if not answer.hits and answer.no_match_reason:
         payload["no_match"] = answer.no_match_reason
@@ -69,4 +70,6 @@ def format_answer_for_terminal(answer: Answer, *, color: bool, width: int = 100)
         )
         blocks.append(f"{header}\n{quoted}")
     footer = dim(f"{len(answer.hits)} passage(s) in {answer.took_ms:.1f} ms")
+    if answer.missing:
+        footer = f"Missing: {', '.join(answer.missing)}\n" + footer
     return "\n\n".join(blocks) + "\n" + footer

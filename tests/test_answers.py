@@ -88,6 +88,18 @@ def test_everyday_words_the_corpus_lacks_are_not_read_as_misspellings(engine):
     }
 
 
+def test_words_no_quoted_passage_holds_are_listed_as_missing(engine):
+    # The articles never mention Leopard tanks: the closest passage (Germany, delivered, Ukraine)
+    # is quoted, and the answer says what it lacks, as written in the question.
+    near = engine.ask("How many Leopard tanks has Germany delivered to Ukraine?")
+    assert near.hits and near.missing == ("Leopard", "tanks")
+    # A word found under another spelling is not missing ("Zelenskyy" as "Zerensky").
+    assert engine.ask("Who was afraid Zelenskyy would act on his own?").missing == ("afraid",)
+    assert engine.ask("How many soldiers does Ukraine want to recruit?").missing == ()
+    # No quotes, nothing to be missing from: the no-match reason speaks instead.
+    assert engine.ask("penguins in Antarctica").missing == ()
+
+
 def test_a_near_topic_question_about_what_the_articles_lack_is_not_answered(engine):
     # Once "plant" read as "plan", a passage on Russia and Belarus's nuclear plans answered this.
     answer = engine.ask("What's going on at the Zaporizhzhia nuclear plant?")

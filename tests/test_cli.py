@@ -32,6 +32,7 @@ def test_ask_json_contract_one_object_per_question():
     assert hit["source"] == "001_ba5d04ac19317d3f.txt"
     assert hit["lines"] == [5, 7] and isinstance(hit["score"], float)
     assert "48 cruise missiles" in hit["text"]
+    assert first["missing"] == []
     assert second["results"] == []
 
 
@@ -56,6 +57,13 @@ def test_ask_prints_a_readable_answer():
     assert result.returncode == 0
     assert "[1] 001_ba5d04ac19317d3f.txt:13-15" in result.stdout
     assert "**Vucic**" in result.stdout  # not a terminal: bold shown as **word**
+
+
+def test_ask_says_which_words_the_quotes_lack():
+    result = run_bot("ask", "How many Leopard tanks has Germany delivered to Ukraine?")
+    assert "\nMissing: Leopard, tanks\n" in result.stdout
+    as_json = json.loads(run_bot("ask", "--json", "How many Leopard tanks has Germany delivered to Ukraine?").stdout)
+    assert as_json["missing"] == ["Leopard", "tanks"]
 
 
 def test_index_reports_the_corpus(tmp_path):

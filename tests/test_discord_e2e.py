@@ -173,6 +173,15 @@ async def test_ask_defers_then_quotes_passages_with_sources_and_bold(standin, la
         assert_within_limits(answer.json)
 
 
+async def test_a_near_miss_shows_the_words_its_quotes_lack(standin, launch):
+    async with launch():
+        question = "How many Leopard tanks has Germany delivered to Ukraine?"
+        _, answer = await ask(standin, question)
+        assert answer.json["content"] == f"**Q:** {question}\n-# Missing: ~~Leopard~~ ~~tanks~~"
+        assert "**Germany**" in answer.json["embeds"][0]["description"]
+        assert_within_limits(answer.json)
+
+
 async def test_ask_with_source_and_count(standin, launch):
     async with launch():
         _, answer = await ask(standin, "Belarus", opts={"source": "004_f1a119c55acebd65.txt", "count": 1})

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answers import Answer, Hit
+from bot.answers import Answer, Hit, QueryWord
 from bot.corpus import SkippedFile
 from bot.discord import render
 from bot.discord.index import CorpusDiff, ReloadResult
@@ -31,8 +31,10 @@ def make_hit(text: str, highlights=(), best=None, source: str = "a.txt", lines=(
     return Hit(Passage(source, lines[0], lines[1], text), score, 1.0, 1.0, tuple(highlights), best)
 
 
-def make_answer(hits, question: str = "a question?") -> Answer:
-    return Answer(question, tuple(hits), 1.0, (), None if hits else "no passage matches enough of the question", False)
+def make_answer(hits, question: str = "a question?", missing=()) -> Answer:
+    # Words of the question with no match anywhere: every one is missing from the quotes.
+    words = tuple(QueryWord(f"t{n}", 1.0, {}, written) for n, written in enumerate(missing))
+    return Answer(question, tuple(hits), 1.0, None if hits else "no passage matches enough of the question", False, words)
 
 
 def word_spans(text: str, *words: str) -> tuple[tuple[int, int], ...]:
@@ -204,6 +206,16 @@ def test_plain_text_answer_quotes_each_passage_with_its_source():
     assert "**1. a.txt** · line 3\n> **Kiev** was hit.\n> The second paragraph." in rendered.content
 
 
+def test_words_no_quote_holds_are_struck_through_under_the_question():
+    text = "Slovakia sends howitzers, partly financed by Germany, delivered to Ukraine from 2023."
+    answer = make_answer([make_hit(text)], "How many Leopard tanks has Germany delivered?", missing=("Leopard", "tanks"))
+    expected = "**Q:** How many Leopard tanks has Germany delivered?\n-# Missing: ~~Leopard~~ ~~tanks~~"
+    assert render.answer_embeds(answer).content == expected
+    assert render.answer_text(answer).content.startswith(expected + "\n\n**1. a.txt**")
+    # A word is the member's text: its Markdown is escaped like the question's.
+    assert "~~\\*bold\\*~~" in render.answer_embeds(make_answer([make_hit(text)], missing=("*bold*",))).content
+
+
 def test_follow_up_answers_show_the_earlier_question():
     rendered = render.answer_embeds(make_answer([make_hit("Belarus text.")], "and Belarus?"), context="missiles?")
     assert "following up on: missiles?" in rendered.content
@@ -258,9 +270,10 @@ def hits(draw):
     question=st.text(max_size=3000),
     context=st.one_of(st.none(), st.text(max_size=3000)),
     offset=st.integers(0, 1000),
+    missing=st.lists(st.text(min_size=1, max_size=300), max_size=30),
 )
-def test_any_answer_fits_discord_limits(answer_hits, question, context, offset):
-    answer = make_answer(answer_hits, question)
+def test_any_answer_fits_discord_limits(answer_hits, question, context, offset, missing):
+    answer = make_answer(answer_hits, question, missing)
     assert_within_limits(render.answer_embeds(answer, context=context, offset=offset))
     assert_within_limits(render.answer_text(answer, context=context, offset=offset))
 
@@ -280,7 +293,7 @@ def test_clip_respects_any_limit(text, limit, markdown):
 @settings(max_examples=100, deadline=None)
 @given(question=st.text(max_size=5000), reason=st.text(max_size=3000), context=st.one_of(st.none(), st.text(max_size=3000)))
 def test_no_match_fits_for_any_question(question, reason, context):
-    answer = Answer(question, (), 1.0, (), reason, False)
+    answer = Answer(question, (), 1.0, reason, False)
     assert discord_len(render.no_match(answer, context=context)) <= CONTENT_LIMIT
 
 

@@ -16,6 +16,7 @@ Pure and synchronous (the Discord layer runs it off the event loop); no Discord 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ..answers import Answer, Engine
@@ -95,8 +96,8 @@ def filtered(
     hits = tuple(kept[offset:wanted])
     more_available = len(kept) > wanted or (fetched.more_available and len(kept) >= wanted)
     reason = None if hits else (fetched.no_match_reason or "no passage matches the new words of the question")
-    return Answer(question, hits, fetched.took_ms, fetched.terms, reason, more_available)
+    return dataclasses.replace(fetched, question=question, hits=hits, no_match_reason=reason, more_available=more_available)
 
 
 def _as_question(answer: Answer, question: str) -> Answer:
-    return Answer(question, answer.hits, answer.took_ms, answer.terms, answer.no_match_reason, answer.more_available)
+    return dataclasses.replace(answer, question=question)

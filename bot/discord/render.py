@@ -31,6 +31,8 @@ ELLIPSIS = "…"
 EMBED_COLOUR = discord.Colour.blurple()
 # The question echoed above an answer is a reminder, not the answer: keep it short.
 QUESTION_ECHO_CHARS = 300
+MISSING_WORDS_SHOWN = 8  # "Missing:" words under a question (a long one may miss many)
+MISSING_WORD_CHARS = 40
 # A file name is a label: long ones are shortened so the quotes keep the room.
 SOURCE_TITLE_CHARS = 120
 
@@ -340,6 +342,16 @@ def question_header(question: str, context: str | None = None) -> str:
     return header
 
 
+def answer_header(answer: Answer, context: str | None = None) -> str:
+    """The question, and the words of it that none of the quotes holds, struck through as search
+    engines show them ("Missing: ~~Leopard~~ ~~tanks~~"): a near miss reads as one."""
+    header = question_header(answer.question, context)
+    if answer.missing:
+        words = " ".join(f"~~{echo(word, MISSING_WORD_CHARS)}~~" for word in answer.missing[:MISSING_WORDS_SHOWN])
+        header += "\n-# Missing: " + words
+    return header
+
+
 def marked_passage(hit: Hit) -> str:
     """The hit's whole passage with its matched words in bold."""
     return mark(hit.text, clean_spans(hit.highlights, len(hit.text)))
@@ -359,12 +371,12 @@ def answer_embeds(answer: Answer, *, context: str | None = None, offset: int = 0
         embed = discord.Embed(title=title, description=description or None, colour=EMBED_COLOUR)
         embed.set_footer(text=footer)
         embeds.append(embed)
-    return Rendered(content=fit_content(question_header(answer.question, context)), embeds=tuple(embeds))
+    return Rendered(content=fit_content(answer_header(answer, context)), embeds=tuple(embeds))
 
 
 def answer_text(answer: Answer, *, context: str | None = None, offset: int = 0) -> Rendered:
     """The same answer as plain text, for channels where the bot may not embed (no Embed Links)."""
-    header = question_header(answer.question, context)
+    header = answer_header(answer, context)
     hits = answer.hits[:EMBEDS_PER_MESSAGE]
     heads = [f"**{clip(f'{offset + n}. {hit.source}', SOURCE_TITLE_CHARS, markdown=True)}** · {line_range(hit)}" for n, hit in enumerate(hits, 1)]
     # Separators: "\n\n" between blocks and "\n" after each head.
