@@ -17,7 +17,7 @@ from bot.evaluation import (
     rank_of_first_hit,
 )
 from bot.passages import Passage
-from tests.conftest import BLIND_QUESTIONS, QUESTIONS, SEEDS
+from tests.conftest import BLIND_QUESTIONS, LITERAL_QUESTIONS, QUESTIONS, SEEDS
 
 
 def answer_with(*hits: tuple[str, str]) -> Answer:
@@ -44,7 +44,7 @@ def test_scores_by_hand():
     assert scores.as_dict() == {"questions": 4, "hit@1": 0.25, "hit@3": 0.5, "mrr": round((1 + 0.5 + 0.25) / 4, 4)}
 
 
-@pytest.mark.parametrize("path", [QUESTIONS, BLIND_QUESTIONS], ids=["ours", "blind"])
+@pytest.mark.parametrize("path", [QUESTIONS, BLIND_QUESTIONS, LITERAL_QUESTIONS], ids=["ours", "blind", "literal"])
 def test_question_files_are_well_formed(path):
     questions = load_questions(path)
     kinds = {q.kind for q in questions}
@@ -75,6 +75,18 @@ def test_blind_question_set_figures(engine):
     assert report["overall"]["hit@3"] >= 0.86
     assert report["per_kind"]["variant"]["hit@1"] >= 0.75
     assert report["per_kind"]["none"]["hit@1"] >= 0.8
+
+
+def test_literal_question_set_figures(engine):
+    """Floors at the measured figures on the blind questions that reuse the articles' words."""
+    report = evaluate(engine, load_questions(LITERAL_QUESTIONS)).as_dict()
+    kinds = report["per_kind"]
+    assert report["overall"]["hit@1"] >= 0.80
+    assert report["overall"]["hit@3"] >= 0.85
+    assert kinds["fact"]["hit@3"] == kinds["stem"]["hit@3"] == kinds["variant"]["hit@1"] == 1.0
+    # Near-topic questions the articles do not answer ("When did Finland join NATO?") are the
+    # weak spot: most are answered with the closest passage (README, "Evaluation").
+    assert kinds["none"]["hit@1"] >= 0.33
 
 
 def test_the_naive_reference_is_the_issues_baseline():
