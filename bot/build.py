@@ -30,7 +30,7 @@ from .config import EngineSettings
 from .corpus import Corpus, CorpusListing, LazyDocuments, SkippedFile, describe_read_error, file_digest, read_file_bytes, scan_corpus
 from .index import Bm25Params, SearchIndex
 from .passage_store import PassageStore
-from .passages import encoding
+from .passages import load_encoding_in_background
 from .postings import Postings
 from .progress import Progress
 from .segments import FileJob, Segment, merge_segments, process_files
@@ -97,9 +97,8 @@ def build_engine(settings: EngineSettings, analyzer: Analyzer | None = None, pro
         segment = result.segment
         passages = PassageStore(segment)
         index = SearchIndex(passages, analyzer, Bm25Params(settings.k1, settings.b), result.postings, segment.forward)
-    # Questions need the tokenizer (is a word an everyday word or a name?): load it (0.1 s) with
-    # the index rather than on the first question, which a cached start would otherwise pay.
-    encoding()
+    # Questions need the tokenizer (is a word an everyday word or a name?).
+    load_encoding_in_background()
     release_free_memory()
     listing = result.listing
     corpus = Corpus(listing.root, LazyDocuments(listing.root, segment.sources), result.skipped, passages.digests())

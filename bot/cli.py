@@ -22,6 +22,7 @@ from .config import EngineSettings, SettingsError, load_settings
 from .corpus import CorpusError
 from .evaluation import NaiveBm25, QuestionFileError, evaluate, evaluate_naive, load_questions
 from .formatting import answer_to_json, format_answer_for_terminal
+from .passages import encoding
 from .progress import TerminalProgress
 
 log = logging.getLogger("bot.cli")
@@ -128,7 +129,11 @@ def _main(argv: Sequence[str] | None) -> int:
 def _build_or_explain(settings: EngineSettings) -> Built | None:
     progress = TerminalProgress(sys.stderr)  # drawn only on a terminal
     try:
-        return build_engine(settings, progress=progress)
+        built = build_engine(settings, progress=progress)
+        # The first question follows at once: let the tokenizer's background load finish here,
+        # so that the time shown with an answer is the answer's.
+        encoding()
+        return built
     except CorpusError as error:
         print(f"Cannot read the corpus: {error}. Set CORPUS_DIR or pass --corpus DIR.", file=sys.stderr)
         return None

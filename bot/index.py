@@ -303,7 +303,7 @@ class SearchIndex:
         matches = process.extract(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
         found: list[Variant] = []
         for other_key, distance, _ in sorted(matches, key=lambda m: (m[1], m[0])):
-            if distance == 0 or is_word_form(key, other_key):
+            if distance > 0 and is_word_form(key, other_key):
                 continue
             similarity = 1.0 - distance / max(len(key), len(other_key))
             consonant_change = consonants(key) != consonants(other_key)

@@ -64,9 +64,23 @@ class Sentence:
     last_line: int
 
 
+_ENCODING_LOCK = threading.Lock()  # a load begun in the background is waited for, not repeated
+
+
 @lru_cache(maxsize=1)
-def encoding() -> tiktoken.Encoding:
+def _load_encoding() -> tiktoken.Encoding:
     return tiktoken.get_encoding(ENCODING_NAME)
+
+
+def encoding() -> tiktoken.Encoding:
+    with _ENCODING_LOCK:
+        return _load_encoding()
+
+
+def load_encoding_in_background() -> None:
+    """Start loading the tokenizer (0.1 s) without waiting for it: a cached start needs it only
+    for the first question, which then finds it loaded or waits for the rest of the load."""
+    threading.Thread(target=encoding, name="load-tokenizer", daemon=True).start()
 
 
 def count_tokens(text: str) -> int:
