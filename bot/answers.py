@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 
-from .analyzer import Analyzer, Token, fold_word
+from .analyzer import Analyzer, Token
 from .index import SearchIndex, is_common_word
 from .passages import Passage, sentence_spans
 

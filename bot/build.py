@@ -30,7 +30,7 @@ from .config import EngineSettings
 from .corpus import Corpus, CorpusListing, LazyDocuments, SkippedFile, describe_read_error, file_digest, read_file_bytes, scan_corpus
 from .index import Bm25Params, SearchIndex
 from .passage_store import PassageStore
-from .passages import load_encoding_in_background
+from .passages import encoding, load_encoding_in_background
 from .postings import Postings
 from .progress import Progress
 from .segments import FileJob, Segment, merge_segments, process_files
@@ -328,6 +328,9 @@ def _processed(batches: list[list[FileJob]], passage_tokens: int, analyzer: Anal
         return
     options = (analyzer.stem, tuple(sorted(analyzer.stopwords)))
     _WORKER_ANALYZERS[options] = analyzer  # forked workers start with its memos, warm or not
+    # Loaded before the fork (waiting for a background load under way): forked workers then
+    # have it and take no lock that a thread of this process could have held at the fork.
+    encoding()
     try:
         with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_worker_start) as pool:
             futures = [pool.submit(_process_in_worker, batch, passage_tokens, options) for batch in batches]

@@ -10,7 +10,6 @@ import bisect
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -64,17 +63,17 @@ class Sentence:
     last_line: int
 
 
+_ENCODING: tiktoken.Encoding | None = None
 _ENCODING_LOCK = threading.Lock()  # a load begun in the background is waited for, not repeated
 
 
-@lru_cache(maxsize=1)
-def _load_encoding() -> tiktoken.Encoding:
-    return tiktoken.get_encoding(ENCODING_NAME)
-
-
 def encoding() -> tiktoken.Encoding:
-    with _ENCODING_LOCK:
-        return _load_encoding()
+    global _ENCODING
+    if _ENCODING is None:  # once loaded, no lock: forked build workers must never wait on one
+        with _ENCODING_LOCK:
+            if _ENCODING is None:
+                _ENCODING = tiktoken.get_encoding(ENCODING_NAME)
+    return _ENCODING
 
 
 def load_encoding_in_background() -> None:
