@@ -66,7 +66,7 @@ class QueryWord:
     term: str
     importance: float  # IDF of the word (or of its best variant): how informative it is
     matches: dict[str, float]  # vocabulary term -> weight (1.0 for the word as written)
-    written: str = ""  # the question's word it was read from ("Zelenskyy", "range" of "long-range")
+    written: str = ""  # the question's word it was read from, as written ("Zelenskyy", "long-range")
 
 
 @dataclass(frozen=True)
@@ -114,11 +114,14 @@ class Answer:
         if not self.hits:
             return ()
         found = frozenset().union(*(hit.terms for hit in self.hits))
-        missing: dict[str, str] = {}  # folded -> as written, in question order
+        # A hyphenated word is several terms, its joined form first ("reelect", "elect"; "f16",
+        # "16"): the first one searched for decides, so "F-16" is missing from a passage on
+        # "16 howitzers" and "re-election" is found in one on the "reelection".
+        first: dict[str, tuple[str, bool]] = {}  # folded word -> (as written, found), in question order
         for word in self.words:
-            if word.written and found.isdisjoint(word.matches):
-                missing.setdefault(word.written.casefold(), word.written)
-        return tuple(missing.values())
+            if word.written:
+                first.setdefault(word.written.casefold(), (word.written, not found.isdisjoint(word.matches)))
+        return tuple(written for written, was_found in first.values() if not was_found)
 
 
 @dataclass
@@ -145,42 +148,46 @@ class Engine:
     def query_words(self, question: str) -> list[QueryWord]:
         request = self._request_terms
         tokens = self.analyzer.tokens(question)
-        written: dict[str, str] = {}  # term -> the question's word it was first read from
+        read: dict[str, tuple[str, str]] = {}  # term -> (the question's word, the part it came from)
         for position, token in enumerate(tokens):
             if token.term in request or self._joined_form_the_corpus_lacks(tokens, position):
                 continue
-            written.setdefault(token.term, self._written_word(question, token))
-        return [self._query_word(term, word) for term, word in written.items()]
+            word = question[token.start : token.end]
+            read.setdefault(token.term, (word, self._part_read(word, token.term)))
+        return [self._query_word(term, word, part) for term, (word, part) in read.items()]
 
     def _joined_form_the_corpus_lacks(self, tokens: list[Token], position: int) -> bool:
         """"long-range" is read as "longrange", "long" and "range" (the analyzer's joined form
         comes first, its parts after it with the same span). When the corpus writes "long range",
-        the joined form is not a word of the question the corpus lacks: its parts stand for it."""
+        the joined form is not a word of the question the corpus lacks: its parts stand for it.
+        Not so a code: "F-16" is not "16", and a corpus without "f16" lacks it."""
         token = tokens[position]
+        if any(character.isdigit() for character in token.term) or self.index.has_term(token.term):
+            return False
+        first = position == 0 or tokens[position - 1].start != token.start
         parts_follow = position + 1 < len(tokens) and (tokens[position + 1].start, tokens[position + 1].end) == (token.start, token.end)
-        return parts_follow and (position == 0 or tokens[position - 1].start != token.start) and not self.index.has_term(token.term)
+        return first and parts_follow
 
-    def _written_word(self, question: str, token: Token) -> str:
-        """The question's word a term was read from; for a part of a hyphenated word, that part
-        ("range" of "long-range"), so it is judged an everyday word or a name on its own."""
-        word = question[token.start : token.end]
+    def _part_read(self, word: str, term: str) -> str:
+        """The part of a hyphenated word a term was read from ("range" of "long-range"), so it is
+        judged an everyday word or a name on its own; the word itself otherwise."""
         if "-" not in word:
             return word
         parts = (part for part in re.split(r"[-']", word) if part)
-        return next((part for part in parts if token.term in self.analyzer.analyze(part)), word)
+        return next((part for part in parts if term in self.analyzer.analyze(part)), word)
 
     @cached_property
     def _request_terms(self) -> frozenset[str]:
         return frozenset(self.analyzer.analyze(" ".join(REQUEST_WORDS)))
 
-    def _query_word(self, term: str, written: str) -> QueryWord:
+    def _query_word(self, term: str, written: str, part: str) -> QueryWord:
         known = self.index.has_term(term)
         matches: dict[str, float] = {term: 1.0} if known else {}
         if self.options.fuzzy:
             # An everyday word is not a misspelling of another everyday word one letter away:
             # "tanks" is not "talks", "plant" not "plan", "trip" not "troop". Names and typos
             # ("Zelenskiy", "Zerensky", "goverment") reach their spellings.
-            everyday = is_common_word(written)
+            everyday = is_common_word(part)
             weight = EVERYDAY_WORD_VARIANT_WEIGHT if known and everyday else SPELLING_VARIANT_WEIGHT
             for variant in self.index.variants(term, everyday=everyday):
                 # The same term may come as another form of the word and as a spelling of it:

@@ -36,9 +36,6 @@ _KEY_FOLDS = (("y", "i"), ("w", "v"), ("kh", "h"), ("zh", "z"), ("ck", "k"), ("p
 _DOUBLED = re.compile(r"(.)\1+")
 _VOWELS = re.compile(r"[aeiou]")
 _MIN_SIMILARITY = 0.75
-# A name the corpus has reaches a spelling with another consonant only this close: "Zerensky"
-# for "Zelensky" (0.88), not "Iraq" for "Iran" (0.75). Vowels alone may differ more ("Kyiv"/"Kiev").
-_MIN_NAME_CONSONANT_SIMILARITY = 0.8
 _MIN_FORM_PREFIX = 5
 _FORM_SIMILARITY = 0.8
 _MIN_VARIANT_CHARS = 4
@@ -164,6 +161,13 @@ def is_common_word(word: str) -> bool:
     "zelenskiy", "milley", "goverment")."""
     word = fold_word(word).removesuffix("'s")
     return word.isascii() and word.isalpha() and len(encoding().encode_ordinary(" " + word)) == 1
+
+
+def same_name_sounds(a: str, b: str) -> bool:
+    """Two spelling keys of one name: the same consonants, once "l" and "r" count as one (they
+    are one sound in Chinese, Japanese or Korean, whence "Zerensky" for "Zelensky"). Another
+    consonant makes another name: "Iran"/"Iraq", "Ireland"/"Iceland", "Johnson"/"Johnston"."""
+    return consonants(a).replace("l", "r") == consonants(b).replace("l", "r")
 
 
 def is_word_form(a: str, b: str) -> bool:
@@ -295,8 +299,9 @@ class SearchIndex:
     def _name_variants(self, name: str) -> list[Variant]:
         """Other spellings of a name the corpus already has: machine-translated articles spell
         one person three ways ("Zelensky", "Zerensky", "Zerenski"), and a member asking about one
-        means them all. As far off as an unknown word may be, but never another form of it
-        (the stemmer's business), another everyday word, or a consonant change in a short name."""
+        means them all. As far off as an unknown word may be, but only in its vowels or an l/r
+        (``same_name_sounds``), never another form of it (the stemmer's business), and never a
+        term that is itself an everyday word."""
         key = spelling_key(name)
         limit = allowed_distance(key, known=False)
         candidates = self._keys_of_shape(key, limit)
@@ -306,8 +311,7 @@ class SearchIndex:
             if distance > 0 and is_word_form(key, other_key):
                 continue
             similarity = 1.0 - distance / max(len(key), len(other_key))
-            consonant_change = consonants(key) != consonants(other_key)
-            if similarity < (_MIN_NAME_CONSONANT_SIMILARITY if consonant_change else _MIN_SIMILARITY):
+            if similarity < _MIN_SIMILARITY or not same_name_sounds(key, other_key):
                 continue
             found.extend(Variant(t, similarity) for t in self._terms_by_key[other_key] if t != name and not is_common_word(t))
             if len(found) >= _MAX_VARIANTS:

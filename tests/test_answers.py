@@ -98,6 +98,11 @@ def test_words_no_quoted_passage_holds_are_listed_as_missing(engine):
     assert engine.ask("How many soldiers does Ukraine want to recruit?").missing == ()
     # No quotes, nothing to be missing from: the no-match reason speaks instead.
     assert engine.ask("penguins in Antarctica").missing == ()
+    # A hyphenated word is found when its joined form is ("re-election" in "re-election"), a code
+    # is missing when only its number is ("16 self-propelled howitzers" is no "F-16").
+    assert engine.ask("Biden re-election").missing == ()
+    code = engine.ask("Did Slovakia send F-16 fighters to Ukraine?")
+    assert "f16" in code.terms and code.missing == ("F-16",)
 
 
 def test_a_near_topic_question_about_what_the_articles_lack_is_not_answered(engine):

@@ -55,6 +55,8 @@ def test_follow_up_uses_the_earlier_question_but_answers_the_new_words(engine):
     assert asked.answer.question == "and what about Belarus?"
     assert asked.answer.hits
     assert all("Belarus" in hit.text for hit in asked.answer.hits)
+    # What the quotes lack is told of the member's words only, not the earlier question's.
+    assert asked.answer.terms == ("belarus",) and asked.answer.missing == ()
     # Asked as one text, the old topic would win: the first passage would not mention Belarus.
     combined = engine.ask(f"{MISSILES} and what about Belarus?")
     assert "Belarus" not in combined.hits[0].text

@@ -52,7 +52,7 @@ def ask(
     new_words = engine.query_words(question)
     if not new_words:
         answer = engine.ask(combined, top_k=top_k, source=source)
-        return Asked(_as_question(answer, question), combined, context)
+        return Asked(_as_question(answer, question, engine), combined, context)
     must = tuple(sorted({term for word in new_words for term in word.matches}))
     if must:
         answer = filtered(engine, combined, must, question=question, top_k=top_k, source=source)
@@ -74,7 +74,7 @@ def more(
     """The next passages of an earlier answer (the "More" button)."""
     if must_match:
         return filtered(engine, query, must_match, question=question, top_k=top_k, source=source, offset=offset)
-    return _as_question(engine.ask(query, top_k=top_k, source=source, offset=offset), question)
+    return _as_question(engine.ask(query, top_k=top_k, source=source, offset=offset), question, engine)
 
 
 def filtered(
@@ -96,8 +96,12 @@ def filtered(
     hits = tuple(kept[offset:wanted])
     more_available = len(kept) > wanted or (fetched.more_available and len(kept) >= wanted)
     reason = None if hits else (fetched.no_match_reason or "no passage matches the new words of the question")
-    return dataclasses.replace(fetched, question=question, hits=hits, no_match_reason=reason, more_available=more_available)
+    answer = dataclasses.replace(fetched, hits=hits, no_match_reason=reason, more_available=more_available)
+    return _as_question(answer, question, engine)
 
 
-def _as_question(answer: Answer, question: str) -> Answer:
-    return dataclasses.replace(answer, question=question)
+def _as_question(answer: Answer, question: str, engine: Engine) -> Answer:
+    """The answer to a combined query shown as the answer to the member's own question: what
+    is missing from it is then only what the member asked ("and Belarus?"), not the earlier
+    question's words too."""
+    return dataclasses.replace(answer, question=question, words=tuple(engine.query_words(question)))

@@ -19,7 +19,8 @@ index in use keeps serving.
 The child is forked where the platform can (Linux), so it starts at once with everything
 imported (as ``bot.build`` forks its workers); elsewhere it is spawned. The child only builds:
 it takes the default signal handlers instead of the bot's, and :mod:`logging`, the one lock it
-shares with the bot's threads, re-initialises its locks at fork.
+shares with the bot's threads, re-initialises its locks at fork (the tokenizer's is loaded before
+the fork, and takes no lock once loaded).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any, Callable, Container, Iterable
 from ..build import Built, build_engine
 from ..config import EngineSettings
 from ..corpus import SkippedFile
+from ..passages import encoding
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,9 @@ class SubprocessBuilder:
         return dataclasses.replace(built, report=report)
 
     def _run_child(self, settings: EngineSettings) -> dict[str, Any]:
+        # Loaded before the fork (waiting for the start's background load if it still runs):
+        # the child then takes no lock that a thread of the bot could hold at the fork.
+        encoding()
         context = _context()
         reader, writer = context.Pipe(duplex=False)
         child = context.Process(
