@@ -46,6 +46,11 @@ ANALYZER_VERSION = 1
 _MAX_CHUNK_MEMO = 1 << 20
 
 
+def word_parts(word: str) -> list[str]:
+    """The parts of a word joined by hyphens or apostrophes ("long-range" → "long", "range")."""
+    return [part for part in re.split(r"[-']", word) if part]
+
+
 @dataclass(frozen=True)
 class Token:
     """A term found in a text, with the span of the word it came from (for highlighting)."""
@@ -139,7 +144,7 @@ class Analyzer:
             word = word[:-2]
         if "-" not in word:
             return self._plain_terms(word)
-        parts = [part for part in re.split(r"[-']", word) if part]
+        parts = word_parts(word)
         # The joined form plus the parts, so "F35", "F-35" and "F 35" all meet, and so do
         # "re-election" and "reelection".
         joined = "".join(parts)

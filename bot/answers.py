@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 
-from .analyzer import Analyzer, Token
+from .analyzer import Analyzer, Token, word_parts
 from .index import SearchIndex, is_common_word
 from .passages import Passage, sentence_spans
 
@@ -173,8 +173,7 @@ class Engine:
         judged an everyday word or a name on its own; the word itself otherwise."""
         if "-" not in word:
             return word
-        parts = (part for part in re.split(r"[-']", word) if part)
-        return next((part for part in parts if term in self.analyzer.analyze(part)), word)
+        return next((part for part in word_parts(word) if term in self.analyzer.analyze(part)), word)
 
     @cached_property
     def _request_terms(self) -> frozenset[str]:

@@ -163,11 +163,16 @@ def is_common_word(word: str) -> bool:
     return word.isascii() and word.isalpha() and len(encoding().encode_ordinary(" " + word)) == 1
 
 
+def same_consonants(a: str, b: str) -> bool:
+    """Two spelling keys that differ only in their vowels ("kiev"/"kiiv")."""
+    return consonants(a) == consonants(b)
+
+
 def same_name_sounds(a: str, b: str) -> bool:
     """Two spelling keys of one name: the same consonants, once "l" and "r" count as one (they
     are one sound in Chinese, Japanese or Korean, whence "Zerensky" for "Zelensky"). Another
     consonant makes another name: "Iran"/"Iraq", "Ireland"/"Iceland", "Johnson"/"Johnston"."""
-    return consonants(a).replace("l", "r") == consonants(b).replace("l", "r")
+    return same_consonants(a.replace("l", "r"), b.replace("l", "r"))
 
 
 def is_word_form(a: str, b: str) -> bool:
@@ -264,18 +269,29 @@ class SearchIndex:
         ``everyday``: the question's word is an everyday English word (``is_common_word``), not
         a name or a typo. One the corpus lacks reaches only its own other forms and its British
         or American spelling: a word one letter away is another word ("plant"/"plan"). One the
-        corpus has only reaches spellings that differ in vowels."""
+        corpus has only reaches spellings that differ in vowels ("kyiv"/"kiev"), not other real
+        words one letter away ("world"/"word").
+
+        A name the corpus has reaches the corpus's other spellings of it: machine-translated
+        articles spell one person three ways ("Zelensky", "Zerensky", "Zerenski"), and a member
+        asking about one means them all. As far off as an unknown word may be, but only in its
+        vowels or an l/r (``same_name_sounds``), and never a term that is an everyday word."""
         if len(term) < _MIN_VARIANT_CHARS or not term.isalpha():
             return []
         known = self.has_term(term)
         if everyday and not known:
             regional = [Variant(other, 1.0) for other in sorted(regional_spellings(term)) if self.has_term(other)]
             return (regional + self._other_forms(term))[:_MAX_VARIANTS]
-        if known and not everyday:
-            return self._name_variants(term)
+        name = known and not everyday
         key = spelling_key(term)
-        limit = allowed_distance(key, known)
-        candidates = self._keys_by_skeleton.get(skeleton(key), []) if known else self._keys_of_shape(key, limit)
+        limit = allowed_distance(key, known and not name)
+        sounds_alike: Callable[[str, str], bool] | None = None  # an unknown word: any close spelling
+        if name:
+            candidates, sounds_alike = self._keys_of_shape(key, limit), same_name_sounds
+        elif known:
+            candidates, sounds_alike = self._keys_by_skeleton.get(skeleton(key), []), same_consonants
+        else:
+            candidates = self._keys_of_shape(key, limit)
         matches = process.extract(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
         found: list[Variant] = [] if known else self._other_forms(term)
         for other_key, distance, _ in sorted(matches, key=lambda m: (m[1], m[0])):
@@ -284,36 +300,14 @@ class SearchIndex:
             # ("zaluzhnyi"/"zaluzhn").
             if known and distance > 0 and is_word_form(key, other_key):
                 continue
-            # A known word only reaches spellings that differ in vowels ("kyiv"/"kiev"), not
-            # other real words one letter away ("world"/"word").
-            if known and consonants(key) != consonants(other_key):
+            if sounds_alike is not None and not sounds_alike(key, other_key):
                 continue
             similarity = 1.0 - distance / max(len(key), len(other_key))
             if similarity < _MIN_SIMILARITY:
                 continue
-            found.extend(Variant(t, similarity) for t in self._terms_by_key[other_key] if t != term)
-            if len(found) >= _MAX_VARIANTS:
-                break
-        return found[:_MAX_VARIANTS]
-
-    def _name_variants(self, name: str) -> list[Variant]:
-        """Other spellings of a name the corpus already has: machine-translated articles spell
-        one person three ways ("Zelensky", "Zerensky", "Zerenski"), and a member asking about one
-        means them all. As far off as an unknown word may be, but only in its vowels or an l/r
-        (``same_name_sounds``), never another form of it (the stemmer's business), and never a
-        term that is itself an everyday word."""
-        key = spelling_key(name)
-        limit = allowed_distance(key, known=False)
-        candidates = self._keys_of_shape(key, limit)
-        matches = process.extract(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
-        found: list[Variant] = []
-        for other_key, distance, _ in sorted(matches, key=lambda m: (m[1], m[0])):
-            if distance > 0 and is_word_form(key, other_key):
-                continue
-            similarity = 1.0 - distance / max(len(key), len(other_key))
-            if similarity < _MIN_SIMILARITY or not same_name_sounds(key, other_key):
-                continue
-            found.extend(Variant(t, similarity) for t in self._terms_by_key[other_key] if t != name and not is_common_word(t))
+            found.extend(
+                Variant(t, similarity) for t in self._terms_by_key[other_key] if t != term and not (name and is_common_word(t))
+            )
             if len(found) >= _MAX_VARIANTS:
                 break
         return found[:_MAX_VARIANTS]
