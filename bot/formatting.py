@@ -70,6 +70,7 @@ def format_answer_for_terminal(answer: Answer, *, color: bool, width: int = 100)
         )
         blocks.append(f"{header}\n{quoted}")
     footer = dim(f"{len(answer.hits)} passage(s) in {answer.took_ms:.1f} ms")
-    if answer.missing:
-        footer = f"Missing: {', '.join(answer.missing)}\n" + footer
+    missing = answer.missing  # computed from the hits on each access
+    if missing:
+        footer = f"Missing: {', '.join(missing)}\n" + footer
     return "\n\n".join(blocks) + "\n" + footer

@@ -346,8 +346,9 @@ def answer_header(answer: Answer, context: str | None = None) -> str:
     """The question, and the words of it that none of the quotes holds, struck through as search
     engines show them ("Missing: ~~Leopard~~ ~~tanks~~"): a near miss reads as one."""
     header = question_header(answer.question, context)
-    if answer.missing:
-        words = " ".join(f"~~{echo(word, MISSING_WORD_CHARS)}~~" for word in answer.missing[:MISSING_WORDS_SHOWN])
+    missing = answer.missing  # computed from the hits on each access
+    if missing:
+        words = " ".join(f"~~{echo(word, MISSING_WORD_CHARS)}~~" for word in missing[:MISSING_WORDS_SHOWN])
         header += "\n-# Missing: " + words
     return header
 
