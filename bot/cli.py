@@ -20,7 +20,7 @@ from .beir import BeirFormatError, BeirParams, evaluate_beir, load_beir
 from .build import Built, build_engine
 from .config import EngineSettings, SettingsError, load_settings
 from .corpus import CorpusError
-from .evaluation import NaiveBm25, QuestionFileError, evaluate, evaluate_naive, load_questions
+from .evaluation import NaiveBm25, QuestionFileError, evaluate, evaluate_naive, load_questions, unknown_sources
 from .formatting import answer_to_json, format_answer_for_terminal
 from .passages import encoding
 from .progress import TerminalProgress
@@ -214,6 +214,15 @@ def run_eval(built: Built, path: Path, *, as_json: bool, baseline: bool = False)
     except (OSError, QuestionFileError) as error:
         print(f"Cannot read questions: {error}", file=sys.stderr)
         return 2
+    unknown = unknown_sources(questions, built.engine.index.sources)
+    if unknown:
+        example = built.engine.index.sources[0] if built.engine.index.sources else "article.txt"
+        print(
+            f"Warning: {len(unknown)} source(s) in {path} are not files of the corpus {built.corpus.root}, "
+            f"so their questions cannot score: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}. "
+            f"Sources are paths relative to the corpus folder, e.g. {example}.",
+            file=sys.stderr,
+        )
     report = evaluate(built.engine, questions).as_dict()
     if baseline:
         report["naive_bm25"] = evaluate_naive(NaiveBm25.from_folder(built.corpus.root), questions).figures()

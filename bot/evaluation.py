@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 from rank_bm25 import BM25Okapi
 
 from .answers import Answer, Engine
-from .corpus import decode_article, read_file_bytes, scan_corpus
+from .corpus import decode_article, normalize_text, read_file_bytes, scan_corpus
 
 EVAL_DEPTH = 10
 
@@ -101,7 +101,8 @@ class QuestionFileError(ValueError):
 
 def load_questions(path: str | Path) -> list[EvalQuestion]:
     questions = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    # utf-8-sig: editors on Windows start files with a byte-order mark, which json rejects.
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -109,7 +110,7 @@ def load_questions(path: str | Path) -> list[EvalQuestion]:
             questions.append(
                 EvalQuestion(
                     question=str(record["question"]),
-                    source=record.get("source"),
+                    source=_corpus_path(record.get("source")),
                     must_contain=record.get("must_contain"),
                     kind=str(record.get("kind", "unknown")),
                 )
@@ -119,8 +120,28 @@ def load_questions(path: str | Path) -> list[EvalQuestion]:
     return questions
 
 
+def _corpus_path(source: object) -> str | None:
+    """A source as the engine cites it: relative to the corpus folder, with forward slashes
+    ("./news\\a.txt" → "news/a.txt")."""
+    if source is None:
+        return None
+    path = str(source).strip().replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+def unknown_sources(questions: Iterable[EvalQuestion], sources: Iterable[str]) -> list[str]:
+    """Sources the question file names that the corpus does not have, in file order: such a
+    question can never be a hit, and it is nearly always a path written from the wrong folder."""
+    known = set(sources)
+    return list(dict.fromkeys(q.source for q in questions if q.source is not None and q.source not in known))
+
+
 def fold(text: str) -> str:
-    return " ".join(text.casefold().split())
+    """Case, whitespace and typography folded the way the corpus is cleaned, so a phrase
+    copied from the raw file ("Ukraine’s") is found in the cleaned passage ("Ukraine's")."""
+    return " ".join(normalize_text(text).casefold().split())
 
 
 def rank_of_first_hit(question: EvalQuestion, answer: Answer) -> int | None:

@@ -97,6 +97,21 @@ def test_eval_of_a_file_that_is_not_questions_is_a_friendly_error(tmp_path):
     assert result.stderr.startswith("Cannot read questions:") and "questions.jsonl:2" in result.stderr
 
 
+def test_eval_warns_about_sources_the_corpus_does_not_have(tmp_path):
+    # A path written from the repository ("seeds/...") instead of the corpus folder can never
+    # score: say so instead of silently reporting a miss.
+    path = tmp_path / "questions.jsonl"
+    path.write_text(
+        '{"question": "How many cruise missiles did Russia launch?", "source": "seeds/001_ba5d04ac19317d3f.txt", '
+        '"must_contain": "48 cruise missiles", "kind": "fact"}\n',
+        encoding="utf-8",
+    )
+    result = run_bot("eval", "--questions", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["overall"]["hit@1"] == 0.0
+    assert "seeds/001_ba5d04ac19317d3f.txt" in result.stderr and "relative to the corpus folder" in result.stderr
+
+
 def test_missing_corpus_is_a_friendly_error(tmp_path):
     result = run_bot("ask", "--corpus", str(tmp_path / "nope"), "anything")
     assert result.returncode == 2

@@ -15,6 +15,7 @@ from bot.evaluation import (
     fold,
     load_questions,
     rank_of_first_hit,
+    unknown_sources,
 )
 from bot.passages import Passage
 from tests.conftest import BLIND_QUESTIONS, LITERAL_QUESTIONS, QUESTIONS, SEEDS
@@ -35,6 +36,28 @@ def test_a_hit_needs_the_right_file_and_the_phrase_folded():
     none = EvalQuestion("q", None, None, "none")
     assert rank_of_first_hit(none, answer_with()) == 1
     assert rank_of_first_hit(none, answer_with(("a.txt", "x"))) is None
+
+
+def test_a_phrase_copied_from_the_raw_file_matches_the_cleaned_passage():
+    # The seed headline of 002 says "Ukraine’s" and "“surrender”"; the corpus is cleaned to
+    # plain quotes, and a question file written from the raw article must still score.
+    question = EvalQuestion("q", "002.txt", "Ukraine’s senior officials", "fact")
+    assert rank_of_first_hit(question, answer_with(("002.txt", "Ukraine's senior officials disagreed"))) == 1
+    assert fold("asked to “surrender”\u00a0now") == 'asked to "surrender" now'
+
+
+def test_question_files_from_other_editors_load(tmp_path):
+    path = tmp_path / "questions.jsonl"
+    lines = [
+        '{"question": "Who?", "source": ".\\\\news\\\\a.txt", "must_contain": "x", "kind": "fact"}',
+        "",
+        '{"question": "Why?", "source": "./b.txt", "must_contain": "y"}',
+        '{"question": "When?", "source": null, "must_contain": null, "kind": "none", "id": 3}',
+    ]
+    path.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")  # with a byte-order mark
+    questions = load_questions(path)
+    assert [(q.source, q.kind) for q in questions] == [("news/a.txt", "fact"), ("b.txt", "unknown"), (None, "none")]
+    assert unknown_sources(questions, ["b.txt", "news/c.txt"]) == ["news/a.txt"]
 
 
 def test_scores_by_hand():
