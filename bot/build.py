@@ -30,7 +30,7 @@ from .config import EngineSettings
 from .corpus import Corpus, CorpusListing, LazyDocuments, SkippedFile, describe_read_error, file_digest, read_file_bytes, scan_corpus
 from .index import Bm25Params, SearchIndex
 from .passage_store import PassageStore
-from .passages import encoding, load_encoding_in_background
+from .passages import PASSAGES_VERSION, encoding, load_encoding_in_background
 from .postings import Postings
 from .progress import Progress
 from .segments import FileJob, Segment, merge_segments, process_files
@@ -81,7 +81,7 @@ def search_options(settings: EngineSettings) -> SearchOptions:
 
 
 def cache_key(settings: EngineSettings, analyzer: Analyzer) -> CacheKey:
-    return CacheKey(settings.passage_tokens, settings.k1, settings.b, analyzer.fingerprint)
+    return CacheKey(settings.passage_tokens, settings.k1, settings.b, analyzer.fingerprint, PASSAGES_VERSION)
 
 
 def build_engine(settings: EngineSettings, analyzer: Analyzer | None = None, progress: Progress | None = None) -> Built:

@@ -65,6 +65,7 @@ class CacheKey:
     k1: float
     b: float
     analyzer: str
+    passages: int  # the cleaning and chunking rules' version (passages.PASSAGES_VERSION)
     format: int = FORMAT_VERSION
 
     def digest(self) -> str:

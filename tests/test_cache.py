@@ -159,6 +159,15 @@ def test_an_index_of_another_format_or_other_settings_is_not_used(tmp_path):
     assert smaller.report.passages > build(folder, cache).report.passages
 
 
+def test_an_index_cut_by_an_older_chunker_is_not_used(tmp_path, monkeypatch):
+    # An upgrade that cleans or cuts the same files differently must not serve the old passages.
+    folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
+    build(folder, cache)
+    assert build(folder, cache).report.cache != "cold"
+    monkeypatch.setattr(build_module, "PASSAGES_VERSION", build_module.PASSAGES_VERSION + 1)
+    assert build(folder, cache).report.cache == "cold"
+
+
 def test_the_cache_holds_plain_arrays_and_text_no_pickles(tmp_path):
     folder, cache = corpus_copy(tmp_path), tmp_path / "cache"
     build(folder, cache)

@@ -280,3 +280,78 @@ def test_each_thread_numbers_words_in_its_own_table():
     assert word_table() is word_table()
     assert all(table is not word_table() for table in tables)
     assert other in tables
+
+
+MARKDOWN_GUIDE = """# Installing Widget
+
+Widget runs on Linux and macOS. See the download page for binaries,
+and the changelog for what is new.
+
+## Requirements
+
+| Component | Version |
+|-----------|---------|
+| Python    | 3.11    |
+
+```bash
+pip install widget
+widget init
+```
+
+- Run widget init to create the config file, which
+  holds your settings.
+- The config lives in your home folder.
+1. Back it up.
+2. Keep it private.
+
+> Windows is not supported before version 2.0.
+"""
+
+
+def test_markdown_keeps_its_rows_items_and_code_lines():
+    # A quoted table, list or code block is only readable with its line breaks; a list item
+    # wrapped over two lines is still one item.
+    passages = document_passages(clean_document("guide.md", MARKDOWN_GUIDE), 200)
+    requirements = next(p for p in passages if p.text.startswith("## Requirements"))
+    assert requirements.text.split("\n") == [
+        "## Requirements",
+        "| Component | Version |",
+        "|-----------|---------|",
+        "| Python | 3.11 |",
+        "```bash",
+        "pip install widget",
+        "widget init",
+        "```",
+        "- Run widget init to create the config file, which holds your settings.",
+        "- The config lives in your home folder.",
+        "1. Back it up.",
+        "2. Keep it private.",
+        "> Windows is not supported before version 2.0.",
+    ]
+    assert (requirements.first_line, requirements.last_line) == (6, 23)
+
+
+def test_a_heading_opens_a_passage():
+    # Both sections fit one 200-token passage, but a quote of the requirements must not start
+    # in the middle of the introduction, nor the introduction end on the next section's title.
+    passages = document_passages(clean_document("guide.md", MARKDOWN_GUIDE), 200)
+    assert [p.text.split("\n")[0] for p in passages] == ["# Installing Widget", "## Requirements"]
+    assert passages[0].text.endswith("the changelog for what is new.")
+
+
+def test_a_heading_stays_with_the_start_of_its_section_when_the_section_is_long():
+    body = " ".join(f"Sentence number {n} of the long section says something." for n in range(40))
+    passages = document_passages(clean_document("long.md", f"Intro text.\n\n## Long section\n\n{body}\n"), 60)
+    assert passages[0].text == "Intro text."
+    assert passages[1].text.startswith("## Long section\nSentence number 0 ")
+    assert all(token_count(p.text) <= 60 for p in passages)
+    assert "".join(p.text.replace("\n", " ") for p in passages[1:]).count("Sentence number") == 40
+
+
+def test_a_wrapped_sentence_is_not_a_numbered_item_nor_a_hashtag_a_heading():
+    text = "Kyiv, Monday.\n\nThe talks were set for November\n20. They were delayed.\n#Kyiv trended that day\nall over the news.\n"
+    passages = document_passages(clean_document("a.txt", text), 200)
+    assert passages[0].text.split("\n") == [
+        "Kyiv, Monday.",
+        "The talks were set for November 20. They were delayed. #Kyiv trended that day all over the news.",
+    ]
