@@ -35,6 +35,11 @@ REQUEST_WORDS = frozenset(
     "tell explain describe summarize summarise summary info information details know please pls plz "
     "hey hi hello thanks bot happen happened happening going".split()
 )
+# "According to the author/the New York Times…" says whose claim a question is about, not what
+# it is about, and news opens paragraph after paragraph with "According to reports": searched,
+# the phrase ranked passages for their wording ("According to reports, a village suffered…"
+# over the op-ed's "ordinary people are most affected"). Whose claim it is stays searchable.
+ATTRIBUTION = re.compile(r"according\s+to\b", re.IGNORECASE)
 CANDIDATES_PER_RESULT = 8
 # "How many…", "how much…", "how long ago…", "when…" ask for a figure or a date: among the
 # candidates, a passage that holds a number is the likelier answer ("$800 million in military
@@ -150,7 +155,9 @@ class Engine:
         tokens = self.analyzer.tokens(question)
         read: dict[str, tuple[str, str]] = {}  # term -> (the question's word, the part it came from)
         for position, token in enumerate(tokens):
-            if token.term in request or self._joined_form_the_corpus_lacks(tokens, position):
+            if token.term in request or ATTRIBUTION.match(question, token.start):
+                continue
+            if self._joined_form_the_corpus_lacks(tokens, position):
                 continue
             word = question[token.start : token.end]
             read.setdefault(token.term, (word, self._part_read(word, token.term)))

@@ -128,6 +128,15 @@ def test_requests_are_answered_like_questions(engine, question, source, phrase):
     assert_quoted_first(engine, question, source, phrase)
 
 
+def test_according_to_says_whose_claim_not_what_about(engine):
+    # "According to reports, a Ukrainian village suffered…" was quoted first on its wording; the
+    # op-ed's own line on who suffers was second.
+    assert_quoted_first(engine, "According to the author, who suffers the most from the war?", "000_", "ordinary people who are most affected")
+    # Whose claim it is stays searchable, and "accord" elsewhere is still a word.
+    assert {"new", "york", "time"} <= set(engine.ask("How much did NATO give, according to the New York Times?").terms)
+    assert "accord" in engine.ask("Was there a peace accord?").terms
+
+
 def test_article_is_a_subject_not_a_request(engine):
     hit = top(engine, "What is Article 5 of the NATO treaty?")
     assert hit.source.startswith("003_") and "Article V" in hit.text

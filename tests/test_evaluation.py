@@ -87,7 +87,7 @@ def test_seed_question_set_figures(engine):
     assert kinds["stem"]["hit@3"] >= 0.95
     assert kinds["variant"]["hit@1"] >= 0.85
     assert kinds["none"]["hit@1"] >= 0.8
-    assert report["overall"]["hit@1"] >= 0.79
+    assert report["overall"]["hit@1"] >= 0.80
     assert report["overall"]["hit@3"] >= 0.85
 
 
@@ -104,7 +104,7 @@ def test_literal_question_set_figures(engine):
     """Floors at the measured figures on the blind questions that reuse the articles' words."""
     report = evaluate(engine, load_questions(LITERAL_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.80
+    assert report["overall"]["hit@1"] >= 0.81
     assert report["overall"]["hit@3"] >= 0.85
     assert kinds["fact"]["hit@3"] == kinds["stem"]["hit@3"] == kinds["variant"]["hit@1"] == 1.0
     # Near-topic questions the articles do not answer ("When did Finland join NATO?") are the
