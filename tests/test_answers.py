@@ -111,6 +111,15 @@ def test_a_near_topic_question_about_what_the_articles_lack_is_not_answered(engi
     assert answer.hits == () and answer.no_match_reason
 
 
+def test_two_words_of_a_long_question_are_a_coincidence(engine):
+    # Only "European Union" of seven words is in any passage ("…some countries in the European
+    # Union are preparing for a head-on war…"): that is not an answer about oil sanctions.
+    answer = engine.ask("What sanctions has the European Union imposed on Russian oil exports?")
+    assert answer.hits == () and answer.no_match_reason == "no passage matches enough of the question"
+    # The same two words are an answer when they are most of what is asked.
+    assert_quoted_first(engine, "What did the European Union prepare for?", "001_", "European Union are preparing")
+
+
 @pytest.mark.parametrize(
     "question, source, phrase",
     [

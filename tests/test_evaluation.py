@@ -104,12 +104,12 @@ def test_literal_question_set_figures(engine):
     """Floors at the measured figures on the blind questions that reuse the articles' words."""
     report = evaluate(engine, load_questions(LITERAL_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.81
-    assert report["overall"]["hit@3"] >= 0.85
+    assert report["overall"]["hit@1"] >= 0.82
+    assert report["overall"]["hit@3"] >= 0.87
     assert kinds["fact"]["hit@3"] == kinds["stem"]["hit@3"] == kinds["variant"]["hit@1"] == 1.0
     # Near-topic questions the articles do not answer ("When did Finland join NATO?") are the
     # weak spot: most are answered with the closest passage (README, "Evaluation").
-    assert kinds["none"]["hit@1"] >= 0.33
+    assert kinds["none"]["hit@1"] >= 0.41
 
 
 def test_the_naive_reference_is_the_issues_baseline():
