@@ -55,11 +55,13 @@ class Scores:
 
     def as_dict(self) -> dict[str, float | int]:
         n = self.count or 1
+        # Six places, so a table that prints three is not rounded twice (68/84 = 0.8095238 is
+        # 0.810, but 0.8095 printed to three places is 0.809).
         return {
             "questions": self.count,
-            "hit@1": round(self.hit1 / n, 4),
-            "hit@3": round(self.hit3 / n, 4),
-            "mrr": round(self.reciprocal_rank / n, 4),
+            "hit@1": round(self.hit1 / n, 6),
+            "hit@3": round(self.hit3 / n, 6),
+            "mrr": round(self.reciprocal_rank / n, 6),
         }
 
 
