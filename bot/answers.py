@@ -55,6 +55,7 @@ MIN_ANY_COVERAGE = 0.2
 # coincidence unless they are much of its weight: on news corpora, off-topic scientific claims
 # were "answered" from whatever passage shared two of their words ("women" and "since 1979" for
 # "Incidence of heart failure increased by 10% in women since 1979").
+# Words are counted as written: "long-range" is one word, though three terms.
 FEW_WORDS = 2
 LONG_QUESTION_WORDS = 6
 MIN_FEW_WORDS_COVERAGE = 0.3
@@ -233,13 +234,14 @@ class Engine:
         ranked = self.index.top(term_weights(words), wanted * CANDIDATES_PER_RESULT, source)
         if figure:
             ranked = self._prefer_figures(ranked)
+        question_words = len({_written(word) for word in words})
         chosen: list[Hit] = []
         chosen_terms: list[set[str]] = []
         more = False
         for position, score in ranked:
             terms = self.index.terms_of(position)
             match, coverage, matched_words = self._match(words, terms)
-            if not self._answers(match, coverage, matched_words, len(words)):
+            if not self._answers(match, coverage, matched_words, question_words):
                 continue
             if any(_overlap(terms, other) >= DUPLICATE_OVERLAP for other in chosen_terms):
                 continue
@@ -261,14 +263,15 @@ class Engine:
         """(match mass in units of a rare term, share of the question's weight covered, how many
         of the question's words the passage holds)."""
         matched = total = 0.0
-        matched_words = 0
+        held: set[str] = set()  # the question's words (as written) the passage holds
         for word in words:
             total += word.importance
             credit = max((w for t, w in word.matches.items() if t in terms), default=0.0)
             matched += word.importance * credit
-            matched_words += credit > 0.0
+            if credit > 0.0:
+                held.add(_written(word))
         rare = self.index.rare_idf or 1.0
-        return matched / rare, (matched / total if total else 0.0), matched_words
+        return matched / rare, (matched / total if total else 0.0), len(held)
 
     def _hit(self, passage: Passage, score: float, match: float, coverage: float, words: list[QueryWord]) -> Hit:
         wanted = {term for word in words for term in word.matches}
@@ -287,6 +290,11 @@ class Engine:
         if source is not None:
             return f"nothing in {source} matches the question well enough"
         return "no passage matches enough of the question"
+
+
+def _written(word: QueryWord) -> str:
+    """The question's word a term was read from: "long-range" is one word though three terms."""
+    return word.written.casefold() or word.term
 
 
 def term_weights(words: list[QueryWord]) -> dict[str, float]:

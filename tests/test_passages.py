@@ -355,3 +355,45 @@ def test_a_wrapped_sentence_is_not_a_numbered_item_nor_a_hashtag_a_heading():
         "Kyiv, Monday.",
         "The talks were set for November 20. They were delayed. #Kyiv trended that day all over the news.",
     ]
+
+
+def test_a_wrapped_quote_or_a_dash_in_prose_does_not_break_the_paragraph():
+    text = (
+        "Intro line here.\n\n"
+        "> The minister said on Monday that the plan which was agreed\n"
+        "> last week by all parties would go ahead.\n\n"
+        "The minister said the plan\n- which was agreed last week -\nwould go ahead.\n"
+    )
+    passages = document_passages(clean_document("a.md", text), 200)
+    assert passages[0].text.split("\n") == [
+        "Intro line here.",
+        "> The minister said on Monday that the plan which was agreed > last week by all parties would go ahead.",
+        "The minister said the plan - which was agreed last week - would go ahead.",
+    ]
+
+
+def test_code_is_code_only_between_two_fences_of_the_same_kind():
+    text = (
+        "# Setup\n\n"
+        "```bash\n# install deps\npip install x\n```\n\n"
+        "Then:\n\n"
+        "```bash\n# run it\nx run\n```\n\n"
+        "Use ``` to quote code.\n\n"
+        "~~~\n\n"
+        "A wrapped paragraph\nafter a stray fence.\n"
+    )
+    document = clean_document("a.md", text)
+    passages = document_passages(document, 200)
+    # A shell comment is not a heading, and the second block keeps its fences though they repeat
+    # the first block's lines.
+    assert len(passages) == 1
+    assert passages[0].text.split("\n") == [
+        "# Setup",
+        "```bash", "# install deps", "pip install x", "```",
+        "Then:",
+        "```bash", "# run it", "x run", "```",
+        "Use ``` to quote code.",
+        "~~~",
+        "A wrapped paragraph after a stray fence.",  # "~~~" is never closed: not code
+    ]
+    assert document.headings == frozenset({1})
