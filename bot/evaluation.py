@@ -113,7 +113,7 @@ def load_questions(path: str | Path) -> list[EvalQuestion]:
                 EvalQuestion(
                     question=str(record["question"]),
                     source=_corpus_path(record.get("source")),
-                    must_contain=record.get("must_contain"),
+                    must_contain=None if record.get("must_contain") is None else str(record["must_contain"]),
                     kind=str(record.get("kind", "unknown")),
                 )
             )

@@ -53,10 +53,12 @@ def test_question_files_from_other_editors_load(tmp_path):
         "",
         '{"question": "Why?", "source": "./b.txt", "must_contain": "y"}',
         '{"question": "When?", "source": null, "must_contain": null, "kind": "none", "id": 3}',
+        '{"question": "How many?", "source": "b.txt", "must_contain": 48, "kind": "fact"}',
     ]
     path.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")  # with a byte-order mark
     questions = load_questions(path)
-    assert [(q.source, q.kind) for q in questions] == [("news/a.txt", "fact"), ("b.txt", "unknown"), (None, "none")]
+    assert [(q.source, q.kind) for q in questions] == [("news/a.txt", "fact"), ("b.txt", "unknown"), (None, "none"), ("b.txt", "fact")]
+    assert questions[-1].must_contain == "48"  # a number written bare is the phrase "48"
     assert unknown_sources(questions, ["b.txt", "news/c.txt"]) == ["news/a.txt"]
 
 
