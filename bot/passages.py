@@ -372,7 +372,7 @@ class _Layout:
                 if text and not text.isspace():  # a blank paragraph has no sentences
                     self.lines.append(paragraph)
                     self.texts.append(text)
-                    self.headings.append(bool(document.headings) and paragraph[0].number in document.headings)
+                    self.headings.append(paragraph[0].number in document.headings)
                     self.line_count += len(paragraph)
             self.document_ends.append(len(self.texts))
         self._lay_out_words()
@@ -509,14 +509,8 @@ def _pack(layout: _Layout, start: int, end: int, max_tokens: int) -> list[list[P
     costs, counts, headings = layout.costs, layout.sentence_counts, layout.headings
     for paragraph in range(start, end):
         cost = costs[paragraph]
-        if current and headings[paragraph]:
-            passages.append(current)
-            current, tokens = [], 0
-        if cost <= max_tokens - tokens:
-            current.append((paragraph, 0, counts[paragraph]))
-            tokens += cost
-            continue
-        if current and not _only_a_heading(layout, current):
+        fits = cost <= max_tokens - tokens
+        if current and (headings[paragraph] or not (fits or _only_a_heading(layout, current))):
             passages.append(current)
             current, tokens = [], 0
         if cost <= max_tokens - tokens:
