@@ -380,7 +380,7 @@ def clean_document(source: str, raw_text: str) -> Document:
     lines = [Line(number, text) for number, text in enumerate(texts, 1) if text]
     structure = markdown_structure(texts)
     kept = set(drop_noise_lines(lines, keep=structure.code))
-    return Document(source, group_paragraphs(texts, lines, kept, structure), structure.headings)
+    return Document(source, group_paragraphs(texts, lines, kept, structure.alone), structure.headings)
 
 
 def strip_site_suffixes(texts: list[str]) -> list[str]:
@@ -464,18 +464,16 @@ def _is_truncated_copy(short: str, long: str) -> bool:
     return len(short) >= _LONG_TEASER_CHARS and fuzz.ratio(short_folded, head) >= _NEAR_PREFIX_RATIO
 
 
-def group_paragraphs(
-    texts: list[str], lines: list[Line], kept: set[int], structure: MarkdownStructure | None = None
-) -> tuple[tuple[Line, ...], ...]:
+def group_paragraphs(texts: list[str], lines: list[Line], kept: set[int], alone: frozenset[int]) -> tuple[tuple[Line, ...], ...]:
     """Paragraphs are runs of non-blank lines; a file without blank lines has one per line.
 
     ``texts`` are all lines of the file (blank ones too), ``lines`` the non-blank ones. Dropped
     lines end a paragraph as a blank line would, so the text around a removed teaser is not
-    glued together. Lines whose breaks carry meaning (headings, table rows, code) stand alone,
-    and a list item or a quote starts a paragraph, so a quoted table or list keeps its rows.
+    glued together. The lines in ``alone`` (headings, table rows, code: their breaks carry
+    meaning) stand alone, and a list item or a quote starts a paragraph, so a quoted table or
+    list keeps its rows.
     """
     has_blank_lines = len(lines) < len(texts)
-    alone = (structure or markdown_structure(texts)).alone
     paragraphs: list[tuple[Line, ...]] = []
     current: list[Line] = []
     previous = 0
