@@ -133,7 +133,7 @@ class Answer:
         first: dict[str, tuple[str, bool]] = {}  # folded word -> (as written, found), in question order
         for word in self.words:
             if word.written:
-                first.setdefault(word.written.casefold(), (word.written, not found.isdisjoint(word.matches)))
+                first.setdefault(_written(word), (word.written, not found.isdisjoint(word.matches)))
         return tuple(written for written, was_found in first.values() if not was_found)
 
 
