@@ -214,9 +214,10 @@ def run_eval(built: Built, path: Path, *, as_json: bool, baseline: bool = False)
     except (OSError, QuestionFileError) as error:
         print(f"Cannot read questions: {error}", file=sys.stderr)
         return 2
-    unknown = unknown_sources(questions, built.engine.index.sources)
+    sources = built.engine.index.sources
+    unknown = unknown_sources(questions, sources)
     if unknown:
-        example = built.engine.index.sources[0] if built.engine.index.sources else "article.txt"
+        example = sources[0] if sources else "article.txt"
         print(
             f"Warning: {len(unknown)} source(s) in {path} are not files of the corpus {built.corpus.root}, "
             f"so their questions cannot score: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}. "
