@@ -39,10 +39,14 @@ _WORD = rf"[\w{_MARKS}]+"
 _TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?![\w{_MARKS}])|{_WORD}(?:[-'’]{_WORD})*")
 _HAS_DIGIT = re.compile(r"\d")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+# The endings of English contractions, and the host words "n't" changes ("can't" is "ca" + "n't"
+# as the Penn Treebank splits it).
+_CLITICS = ("n't", "'re", "'ve", "'ll", "'d", "'m")
+_NEGATED_HOSTS = {"ca": "can", "wo": "will", "sha": "shall"}
 
 
 # Bump when the analyzer's output changes, so cached indexes built by the old one are not used.
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 _MAX_CHUNK_MEMO = 1 << 20
 
 
@@ -142,6 +146,8 @@ class Analyzer:
             return (normalize_number(word),)
         if word.endswith("'s"):
             word = word[:-2]
+        if self._is_stopword_contraction(word):
+            return ()
         if "-" not in word:
             return self._plain_terms(word)
         parts = word_parts(word)
@@ -152,6 +158,18 @@ class Analyzer:
         for part in parts:
             terms.extend(term for term in self._plain_terms(part) if term not in terms)
         return tuple(terms)
+
+    def _is_stopword_contraction(self, word: str) -> bool:
+        """"can't", "he'd", "they're", "we've", "I'm": stopwords run together. NLTK's list has
+        some ("don't", "won't", "you're") but not these, which were kept whole as rare terms; a
+        question's "can't" then counted as a word the corpus lacks (it writes "cannot")."""
+        for clitic in _CLITICS:
+            if word.endswith(clitic):
+                host = word[: -len(clitic)]
+                if clitic == "n't":
+                    host = _NEGATED_HOSTS.get(host, host)
+                return host in self.stopwords
+        return False
 
     def _plain_terms(self, word: str) -> tuple[str, ...]:
         if not word or word in self.stopwords:
