@@ -200,8 +200,10 @@ class Engine:
         if self.options.fuzzy:
             # An everyday word is not a misspelling of another everyday word one letter away:
             # "tanks" is not "talks", "plant" not "plan", "trip" not "troop". Names and typos
-            # ("Zelenskiy", "Zerensky", "goverment") reach their spellings.
-            everyday = is_common_word(part)
+            # ("Zelenskiy", "Zerensky", "goverment") reach their spellings. cl100k holds few
+            # inflected forms whole, so a word the corpus lacks is everyday when its stem is one:
+            # "shelled" (stem "shell") is not a misspelling of "sell".
+            everyday = is_common_word(part) or (not known and is_common_word(term))
             weight = EVERYDAY_WORD_VARIANT_WEIGHT if known and everyday else SPELLING_VARIANT_WEIGHT
             for variant in self.index.variants(term, everyday=everyday):
                 # The same term may come as another form of the word and as a spelling of it:
