@@ -19,6 +19,9 @@ BLIND_QUESTIONS = QUESTIONS.with_name("questions_blind.jsonl")
 # Written blind like the blind file, told to reuse the articles' key words as a quiz writer would
 # (the style the issue's held-out set seems to have: the naive reference does far better on it).
 LITERAL_QUESTIONS = QUESTIONS.with_name("questions_literal.jsonl")
+# 70 more, written blind like the others in the seventh session with more paraphrases in a
+# member's own words ("the hamlet that got shelled from the north"); scored as written.
+FRESH_QUESTIONS = QUESTIONS.with_name("questions_fresh.jsonl")
 
 
 @pytest.fixture(autouse=True)
