@@ -95,42 +95,42 @@ def test_seed_question_set_figures(engine):
     report = evaluate(engine, load_questions(QUESTIONS)).as_dict()
     kinds = report["per_kind"]
     assert kinds["fact"]["hit@1"] == 1.0
-    assert kinds["stem"]["hit@3"] >= 0.95
-    assert kinds["variant"]["hit@1"] >= 0.85
-    assert kinds["none"]["hit@1"] >= 0.8
-    assert report["overall"]["hit@1"] >= 0.80
-    assert report["overall"]["hit@3"] >= 0.85
+    assert kinds["stem"]["hit@3"] >= 0.93
+    assert kinds["variant"]["hit@1"] >= 0.83
+    assert kinds["none"]["hit@1"] >= 0.9
+    assert report["overall"]["hit@1"] >= 0.78
+    assert report["overall"]["hit@3"] >= 0.83
 
 
 def test_blind_question_set_figures(engine):
     """Floors at the measured figures on the questions written without seeing the engine."""
     report = evaluate(engine, load_questions(BLIND_QUESTIONS)).as_dict()
-    assert report["overall"]["hit@1"] >= 0.83
-    assert report["overall"]["hit@3"] >= 0.86
+    assert report["overall"]["hit@1"] >= 0.85
+    assert report["overall"]["hit@3"] >= 0.88
     assert report["per_kind"]["variant"]["hit@1"] >= 0.75
-    assert report["per_kind"]["none"]["hit@1"] >= 0.8
+    assert report["per_kind"]["none"]["hit@1"] >= 0.9
 
 
 def test_literal_question_set_figures(engine):
     """Floors at the measured figures on the blind questions that reuse the articles' words."""
     report = evaluate(engine, load_questions(LITERAL_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.82
-    assert report["overall"]["hit@3"] >= 0.87
+    assert report["overall"]["hit@1"] >= 0.87
+    assert report["overall"]["hit@3"] >= 0.91
     assert kinds["fact"]["hit@3"] == kinds["stem"]["hit@3"] == kinds["variant"]["hit@1"] == 1.0
-    # Near-topic questions the articles do not answer ("When did Finland join NATO?") are the
-    # weak spot: most are answered with the closest passage (README, "Evaluation").
-    assert kinds["none"]["hit@1"] >= 0.41
+    # Near-topic questions the articles do not answer are the weak spot: "When did Finland join
+    # NATO?" is answered with the passage on when Ukraine can (README, "Evaluation").
+    assert kinds["none"]["hit@1"] >= 0.75
 
 
 def test_fresh_question_set_figures(engine):
     """Floors at the measured figures on the blind questions with the most paraphrases."""
     report = evaluate(engine, load_questions(FRESH_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.74
-    assert report["overall"]["hit@3"] >= 0.77
+    assert report["overall"]["hit@1"] >= 0.75
+    assert report["overall"]["hit@3"] >= 0.78
     assert kinds["fact"]["hit@1"] == kinds["stem"]["hit@3"] == 1.0
-    assert kinds["none"]["hit@1"] >= 0.83
+    assert kinds["none"]["hit@1"] >= 0.91
     # Paraphrases in other words than the articles' are refused more often than not: most share
     # too little with the passage that answers them (README, "Evaluation").
     assert kinds["paraphrase"]["hit@3"] >= 0.25
