@@ -14,7 +14,7 @@ from functools import cached_property
 
 
 from .analyzer import Analyzer, Token, word_parts
-from .index import SearchIndex, is_common_word
+from .index import SearchIndex, is_common_word, is_word_form
 from .passages import Passage, sentence_spans
 
 # A variant spelling scores lower than the word as written. A name's or an unknown word's
@@ -70,6 +70,19 @@ MIN_FEW_WORDS_COVERAGE = 0.3
 OPENS_WITH_QUESTION_WORD = re.compile(r"^\W*(?:who|whom|whose|what|when|where|which|why|how)\b", re.IGNORECASE)
 ANSWER_KIND_WORDS = frozenset("far long old often kind kinds sort sorts type types reason reasons".split())
 TITLES = frozenset("gen pm mr mrs ms dr sen rep gov lt col sgt prof pres".split())
+# When that subject is a name the question capitalises ("When did *Finland* join NATO?", "How
+# many *Russian* troops are in Belarus?"), a passage that never names it answers another
+# question, however much of the rest it holds ("NATO promised Ukraine it could one day become a
+# member"; "Trump withdrew the U.S. troops stationed in Germany"). Any word of the name will do
+# ("Roche" for "Tony Roche"), and any form of it ("Belarus" for "Belarusian"). Acronyms are let
+# be: articles write them out ("the US" as "the United States"). So is a name after a
+# preposition ("How far from *Kyiv*…"), which places the subject rather than names it.
+PREPOSITIONS = frozenset(
+    "about above across after against along among around at before behind below beside between beyond by "
+    "despite during for from in inside into near of off on onto out outside over past since through "
+    "throughout to toward towards under until up upon with within without".split()
+)
+MIN_WORD_FORM_LENGTH = 4
 
 
 @dataclass(frozen=True)
@@ -159,18 +172,31 @@ class Engine:
     def analyzer(self) -> Analyzer:
         return self.index.analyzer
 
-    def ask(self, question: str, *, top_k: int | None = None, source: str | None = None, offset: int = 0) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        source: str | None = None,
+        offset: int = 0,
+        read_subject: bool = True,
+    ) -> Answer:
+        """``read_subject=False`` when the question is an earlier one with a follow-up after it
+        ("What does Spain export? and Italy?"): its subject is the follow-up's, which the caller
+        requires of every passage, not the earlier question's."""
         started = time.perf_counter()
         top_k = self.options.top_k if top_k is None else top_k
         words = self.query_words(question)
         figure = bool(ASKS_FOR_A_FIGURE.search(question))
-        unknown = _unknown_subject(question, words)
+        subject = _subject(question, words) if read_subject else None
+        unknown = subject.unknown() if subject else None
+        named = subject.named_terms(question) if subject and unknown is None else frozenset()
         if unknown is None and words:
-            hits, more = self._rank(words, top_k, source, offset, figure)
+            hits, more = self._rank(words, top_k, source, offset, figure, named)
         else:
             hits, more = (), False
         took_ms = (time.perf_counter() - started) * 1000.0
-        reason = None if hits else self._no_match_reason(words, source, unknown)
+        reason = None if hits else self._no_match_reason(words, source, unknown, subject if named else None)
         return Answer(question, hits, took_ms, reason, more, tuple(words))
 
     def query_words(self, question: str) -> list[QueryWord]:
@@ -245,7 +271,13 @@ class Engine:
         return sorted(boosted, key=lambda item: (-item[1], item[0]))
 
     def _rank(
-        self, words: list[QueryWord], top_k: int, source: str | None, offset: int, figure: bool
+        self,
+        words: list[QueryWord],
+        top_k: int,
+        source: str | None,
+        offset: int,
+        figure: bool,
+        named: frozenset[str] = frozenset(),
     ) -> tuple[tuple[Hit, ...], bool]:
         wanted = offset + top_k
         ranked = self.index.top(term_weights(words), wanted * CANDIDATES_PER_RESULT, source)
@@ -257,6 +289,8 @@ class Engine:
         more = False
         for position, score in ranked:
             terms = self.index.terms_of(position)
+            if named and not _names(terms, named):
+                continue
             match, coverage, matched_words = self._match(words, terms)
             if not self._answers(match, coverage, matched_words, question_words):
                 continue
@@ -297,7 +331,9 @@ class Engine:
         best = _best_sentence(passage.text, tokens, words)
         return Hit(passage, score, match, coverage, highlights, best, frozenset(t.term for t in tokens))
 
-    def _no_match_reason(self, words: list[QueryWord], source: str | None, unknown_subject: str | None) -> str:
+    def _no_match_reason(
+        self, words: list[QueryWord], source: str | None, unknown_subject: str | None, named: Subject | None = None
+    ) -> str:
         if self.index.size == 0:
             return "the corpus is empty"
         if not words:
@@ -306,36 +342,76 @@ class Engine:
             return "none of the question's words appear in the corpus"
         if unknown_subject is not None:
             return f"the corpus never mentions “{unknown_subject}”, which the question asks about"
+        if named is not None:
+            where = f"in {source} " if source is not None else ""
+            return f"no passage {where}that mentions “{named.name_as_written}” matches enough of the question"
         if source is not None:
             return f"nothing in {source} matches the question well enough"
         return "no passage matches enough of the question"
 
 
-def _unknown_subject(question: str, words: list[QueryWord]) -> str | None:
-    """What a question opening with its question word asks about, as written, when the corpus
-    has no word for it; None when it has or the question opens otherwise.
+@dataclass(frozen=True)
+class Subject:
+    """What a question opening with its question word asks about: its first searched word but
+    for words on the kind of answer wanted and titles, with the rest of its name if it is a name
+    (the corpus may write only some of a name's words: "Boris Johnson" as "Johnson")."""
 
-    The subject is the first searched word but for words on the kind of answer wanted and
-    titles, with the rest of its name if it is a name: the corpus may write only some of a
-    name's words ("Boris Johnson" as "Johnson")."""
+    word: QueryWord
+    name: tuple[QueryWord, ...]  # the subject and the rest of its name, as searched
+    name_as_written: str
+
+    def unknown(self) -> str | None:
+        """The subject as written when the corpus has no word for it, not even another spelling."""
+        return None if any(word.matches for word in self.name) else self.name_as_written
+
+    def named_terms(self, question: str) -> frozenset[str]:
+        """The vocabulary terms one of which a passage must hold to answer the question, when it
+        asks about a capitalised name; empty when any passage may. A name the corpus has only
+        some other word of ("White House": "House" of Representatives) is not one it names."""
+        written = self.word.written
+        capitalised_name = written[:1].isupper() and not written.isupper()
+        if not self.word.matches or not capitalised_name or _follows_a_preposition(question, written):
+            return frozenset()
+        return frozenset(term for word in self.name for term in word.matches)
+
+
+def _subject(question: str, words: list[QueryWord]) -> Subject | None:
     if not OPENS_WITH_QUESTION_WORD.match(question):
         return None
     skipped = ANSWER_KIND_WORDS | TITLES
     subject = next((word for word in words if _written(word) not in skipped), None)
-    if subject is None or subject.matches:
+    if subject is None:
         return None
     name = _name_from(question, subject.written) if subject.written else [subject.term]
     by_written = {_written(word): word for word in words}
-    if any(by_written[part.casefold()].matches for part in name[1:] if part.casefold() in by_written):
-        return None
-    return " ".join(name)
+    rest = tuple(by_written[part.casefold()] for part in name[1:] if part.casefold() in by_written)
+    return Subject(subject, (subject, *rest), " ".join(name))
+
+
+def _follows_a_preposition(question: str, written: str) -> bool:
+    found = _find_word(question, written)
+    before = question[: found.start()].split() if found else []
+    return bool(before) and before[-1].casefold() in PREPOSITIONS
+
+
+def _names(terms: set[str], named: frozenset[str]) -> bool:
+    """Whether a passage's terms name the subject: one of its terms, or a form of one
+    ("belarus" for "belarusian")."""
+    if not named.isdisjoint(terms):
+        return True
+    return any(
+        is_word_form(term, name)
+        for name in named
+        for term in terms
+        if min(len(term), len(name)) >= MIN_WORD_FORM_LENGTH
+    )
 
 
 def _name_from(question: str, first: str) -> list[str]:
     """``first`` and the words right after it in the question that look like more of one name:
     capitalised, or not everyday English ("Boris Jonson", "boris jonson"; "Leopard" of "Leopard
     tanks")."""
-    found = re.search(rf"(?<![\w-]){re.escape(first)}(?![\w-])", question)
+    found = _find_word(question, first)
     if found is None or not _looks_like_a_name(first):
         return [first]
     name = [first]
@@ -347,6 +423,11 @@ def _name_from(question: str, first: str) -> list[str]:
         if word != following:  # punctuation ends the name
             break
     return name
+
+
+def _find_word(question: str, word: str) -> re.Match[str] | None:
+    """The first place ``word`` stands whole in the question ("US" not inside "USSR" or "F-16")."""
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", question)
 
 
 def _looks_like_a_name(word: str) -> bool:

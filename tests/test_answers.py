@@ -130,6 +130,43 @@ def test_a_question_about_what_the_corpus_never_mentions_is_not_answered(engine,
     assert answer.no_match_reason == f"the corpus never mentions “{subject}”, which the question asks about"
 
 
+@pytest.mark.parametrize(
+    "question, subject",
+    [
+        # The corpus has Finland (among the Nordic foreign ministers), but the closest passage on
+        # the rest is NATO's promise that Ukraine could "one day become a member of NATO".
+        ("When did Finland officially become a member of NATO?", "Finland"),
+        # The closest passage on the rest: "Trump withdrew the U.S. troops stationed in Germany".
+        ("How many Russian troops are stationed in Belarus?", "Russian"),
+    ],
+)
+def test_a_question_about_a_name_is_answered_only_from_passages_that_mention_it(engine, question, subject):
+    answer = engine.ask(question)
+    assert answer.hits == ()
+    assert answer.no_match_reason == f"no passage that mentions “{subject}” matches enough of the question"
+
+
+def test_a_named_subject_is_mentioned_by_any_word_or_form_of_its_name(engine):
+    # The passage names him once in full and then as "Stoltenberg".
+    assert_quoted_first(
+        engine, "What did Jens Stoltenberg reiterate at the foreign ministers' meeting?", "003_", "Stoltenberg reiterated"
+    )
+    # "Belarus" is a form of "Belarusian".
+    assert_quoted_first(
+        engine,
+        "What would Belarusian intervention in the Russia-Ukraine conflict mean for the situation?",
+        "001_",
+        "it will make the situation more complicated",
+    )
+    # Acronyms are let be: articles write them out ("the United States", "America").
+    assert_quoted_first(
+        engine, "Where will the US establish a permanent military headquarters in Europe?", "004_", "permanent command post"
+    )
+    # A name after a preposition places what is asked about rather than names it: the passage on
+    # the village says "Belarusian rockets" and "70 kilometers", never Kyiv.
+    assert_quoted_first(engine, "How far from Kyiv was the village Belarus bombed?", "001_", "70 kilometers")
+
+
 def test_the_subject_of_a_question_is_read_past_its_answer_kind_and_titles(engine):
     # "how far", "what kind of", "Gen": the subject is the word after them.
     assert_quoted_first(engine, "how far from the capital is the village belarus bombed", "001_", "70 kilometers")

@@ -97,9 +97,9 @@ def test_seed_question_set_figures(engine):
     assert kinds["fact"]["hit@1"] == 1.0
     assert kinds["stem"]["hit@3"] >= 0.93
     assert kinds["variant"]["hit@1"] >= 0.83
-    assert kinds["none"]["hit@1"] >= 0.9
-    assert report["overall"]["hit@1"] >= 0.78
-    assert report["overall"]["hit@3"] >= 0.83
+    assert kinds["none"]["hit@1"] == 1.0
+    assert report["overall"]["hit@1"] >= 0.79
+    assert report["overall"]["hit@3"] >= 0.84
 
 
 def test_blind_question_set_figures(engine):
@@ -115,12 +115,12 @@ def test_literal_question_set_figures(engine):
     """Floors at the measured figures on the blind questions that reuse the articles' words."""
     report = evaluate(engine, load_questions(LITERAL_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.87
-    assert report["overall"]["hit@3"] >= 0.91
+    assert report["overall"]["hit@1"] >= 0.9
+    assert report["overall"]["hit@3"] >= 0.94
     assert kinds["fact"]["hit@3"] == kinds["stem"]["hit@3"] == kinds["variant"]["hit@1"] == 1.0
-    # Near-topic questions the articles do not answer are the weak spot: "When did Finland join
-    # NATO?" is answered with the passage on when Ukraine can (README, "Evaluation").
-    assert kinds["none"]["hit@1"] >= 0.75
+    # Near-topic questions the articles do not answer are the weak spot: "Who is the
+    # Secretary-General of the United Nations?" is answered with NATO's (README, "Evaluation").
+    assert kinds["none"]["hit@1"] >= 0.91
 
 
 def test_fresh_question_set_figures(engine):

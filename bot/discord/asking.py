@@ -6,7 +6,8 @@ did Russia launch? and what about Belarus?" ranks the missile passage first agai
 answers the old question, not the new one. So:
 
 1. The earlier and the new question are asked together (the earlier one supplies the topic),
-   and only passages that contain a word of the *new* question are kept.
+   and only passages that contain a word of the *new* question are kept: the new words are
+   what is asked about now, so the earlier question's subject is not required of a passage.
 2. If none does, the new question is asked on its own.
 3. A follow-up without searchable words of its own ("tell me more", "why?") is the earlier
    question again, together with it.
@@ -90,7 +91,7 @@ def filtered(
     """``query``'s passages that contain one of the ``must`` terms, ``offset`` onwards."""
     top_k = engine.options.top_k if top_k is None else top_k
     wanted = offset + top_k
-    fetched = engine.ask(query, top_k=wanted * FOLLOW_UP_CANDIDATES, source=source)
+    fetched = engine.ask(query, top_k=wanted * FOLLOW_UP_CANDIDATES, source=source, read_subject=False)
     must_set = set(must)
     kept = [hit for hit in fetched.hits if not must_set.isdisjoint(engine.analyzer.analyze(hit.text))]
     hits = tuple(kept[offset:wanted])
