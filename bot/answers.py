@@ -16,6 +16,7 @@ from functools import cached_property
 from .analyzer import Analyzer, Token, word_parts
 from .index import SearchIndex, is_common_word, is_word_form
 from .passages import Passage, sentence_spans
+from .tagging import noun_after_adjective
 
 # A variant spelling scores lower than the word as written. A name's or an unknown word's
 # variants get more credit than an everyday word's: "Zelenskyy" (not in the corpus) surely means
@@ -382,8 +383,14 @@ def _subject(question: str, words: list[QueryWord]) -> Subject | None:
     subject = next((word for word in words if _written(word) not in skipped), None)
     if subject is None:
         return None
-    name = _name_from(question, subject.written) if subject.written else [subject.term]
     by_written = {_written(word): word for word in words}
+    if not subject.matches and subject.written:
+        # An adjective the corpus lacks says which thing is asked about, not what: "an
+        # *anonymous* source" is the articles' "unnamed source", and the source is the subject.
+        noun = noun_after_adjective(question, subject.written)
+        if noun is not None and noun.casefold() in by_written:
+            subject = by_written[noun.casefold()]
+    name = _name_from(question, subject.written) if subject.written else [subject.term]
     rest = tuple(by_written[part.casefold()] for part in name[1:] if part.casefold() in by_written)
     return Subject(subject, (subject, *rest), " ".join(name))
 

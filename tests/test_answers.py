@@ -171,6 +171,14 @@ def test_the_subject_of_a_question_is_read_past_its_answer_kind_and_titles(engin
     # "how far", "what kind of", "Gen": the subject is the word after them.
     assert_quoted_first(engine, "how far from the capital is the village belarus bombed", "001_", "70 kilometers")
     assert_quoted_first(engine, "what did Gen Milley do to nudge ukraine toward talks with russia", "002_", "Mark Mili")
+    # An adjective the corpus lacks says which source (the article's is "unnamed"): the source
+    # is the subject.
+    assert_quoted_first(
+        engine,
+        "What did an anonymous source say the foreign ministers would tell Ukraine about joining the alliance?",
+        "003_",
+        "now is not the time for Ukraine to join",
+    )
     # A name is its words together: the corpus writes "Johnson", never "Boris".
     assert_quoted_first(engine, "What did PM Boris Jonson say the UK firmly opposes?", "004_", "firmly opposed")
     # Only a question that opens with its question word names its subject first: here "Leopard

@@ -98,8 +98,8 @@ def test_seed_question_set_figures(engine):
     assert kinds["stem"]["hit@3"] >= 0.93
     assert kinds["variant"]["hit@1"] >= 0.83
     assert kinds["none"]["hit@1"] == 1.0
-    assert report["overall"]["hit@1"] >= 0.79
-    assert report["overall"]["hit@3"] >= 0.84
+    assert report["overall"]["hit@1"] >= 0.8
+    assert report["overall"]["hit@3"] >= 0.85
 
 
 def test_blind_question_set_figures(engine):
@@ -115,8 +115,8 @@ def test_literal_question_set_figures(engine):
     """Floors at the measured figures on the blind questions that reuse the articles' words."""
     report = evaluate(engine, load_questions(LITERAL_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.9
-    assert report["overall"]["hit@3"] >= 0.94
+    assert report["overall"]["hit@1"] >= 0.91
+    assert report["overall"]["hit@3"] >= 0.95
     assert kinds["fact"]["hit@3"] == kinds["stem"]["hit@3"] == kinds["variant"]["hit@1"] == 1.0
     # Near-topic questions the articles do not answer are the weak spot: "Who is the
     # Secretary-General of the United Nations?" is answered with NATO's (README, "Evaluation").

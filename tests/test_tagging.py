@@ -1,0 +1,20 @@
+"""Parts of speech, as the subject rule reads them (offline: the tagger's lexicon is in its wheel)."""
+
+from bot.tagging import noun_after_adjective
+
+
+def test_an_adjective_before_a_noun_points_to_the_noun():
+    assert noun_after_adjective("What did an anonymous source say about NATO?", "anonymous") == "source"
+    # Past more adjectives: the official is what is asked about.
+    assert noun_after_adjective("Who is the anonymous senior official?", "anonymous") == "official"
+
+
+def test_a_name_or_a_noun_before_a_noun_is_no_adjective():
+    # "Leopard tanks", "stealth fighter pilots": the first word is part of what is asked about.
+    assert noun_after_adjective("How many Leopard tanks has Germany sent?", "Leopard") is None
+    assert noun_after_adjective("how many stealth fighter pilots is america sending", "stealth") is None
+
+
+def test_an_adjective_with_no_noun_after_it_points_nowhere():
+    assert noun_after_adjective("Why was the general so anonymous?", "anonymous") is None
+    assert noun_after_adjective("What did an anonymous source say?", "source") is None
