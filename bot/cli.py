@@ -12,10 +12,12 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterable, Sequence, TextIO
 
+from . import tagging
 from .beir import BeirFormatError, BeirParams, evaluate_beir, load_beir
 from .build import Built, build_engine
 from .config import EngineSettings, SettingsError, load_settings
@@ -295,6 +297,8 @@ def interactive(settings: EngineSettings, stdin: TextIO, stdout: TextIO) -> int:
         file=stdout,
     )
     color = stdout.isatty()
+    # Loaded while the member types, not on the first question that needs it.
+    threading.Thread(target=tagging.warm_up, name="tagger-warm-up", daemon=True).start()
     while True:
         if stdin.isatty():
             stdout.write("? ")

@@ -26,6 +26,12 @@ def _is_adjective(tag: str) -> bool:
     return tag.startswith("JJ")
 
 
+def warm_up() -> None:
+    """Load the tagger now (about a second, mostly NLTK's imports), not on the first question
+    that needs it: for processes that answer many questions."""
+    _tagged("What did an anonymous source say?")
+
+
 @lru_cache(maxsize=256)
 def _tagged(text: str) -> tuple[tuple[str, str], ...]:
     # Imported on first use: TextBlob imports NLTK (about a second), and only questions whose

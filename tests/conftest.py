@@ -22,6 +22,10 @@ LITERAL_QUESTIONS = QUESTIONS.with_name("questions_literal.jsonl")
 # 70 more, written blind like the others in the seventh session with more paraphrases in a
 # member's own words ("the hamlet that got shelled from the north"); scored as written.
 FRESH_QUESTIONS = QUESTIONS.with_name("questions_fresh.jsonl")
+# 50 more, written blind in the eighth session in plain words a reader of the article would use,
+# some typed in lowercase as in chat; scored as written on the code before and after that
+# session's changes.
+PLAIN_QUESTIONS = QUESTIONS.with_name("questions_plain.jsonl")
 
 
 @pytest.fixture(autouse=True)

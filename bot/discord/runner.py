@@ -9,6 +9,7 @@ import sys
 
 import discord
 
+from .. import tagging
 from ..build import build_engine
 from ..config import DiscordSettings, EngineSettings, Settings, SettingsError, load_discord_settings
 from ..corpus import CorpusError
@@ -135,6 +136,7 @@ def run_bot(settings: Settings) -> int:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     setup_logging(config.log_level, settings.discord_token)
+    tagging.warm_up()  # before the freeze: its lexicon lives as long as the process
     freeze_startup_heap()
     built = load_index(settings.engine)
     if config.api_base != "https://discord.com/api/v10":
