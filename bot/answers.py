@@ -191,7 +191,7 @@ class Engine:
         figure = bool(ASKS_FOR_A_FIGURE.search(question))
         subject = _subject(question, words) if read_subject else None
         unknown = subject.unknown() if subject else None
-        named = subject.named_terms(question) if subject and unknown is None else frozenset()
+        named = subject.named_terms() if subject and unknown is None else frozenset()
         if unknown is None and words:
             hits, more = self._rank(words, top_k, source, offset, figure, named)
         else:
@@ -360,18 +360,19 @@ class Subject:
     word: QueryWord
     name: tuple[QueryWord, ...]  # the subject and the rest of its name, as searched
     name_as_written: str
+    after_preposition: bool = False  # "How far from *Kyiv*…": it places the subject
 
     def unknown(self) -> str | None:
         """The subject as written when the corpus has no word for it, not even another spelling."""
         return None if any(word.matches for word in self.name) else self.name_as_written
 
-    def named_terms(self, question: str) -> frozenset[str]:
+    def named_terms(self) -> frozenset[str]:
         """The vocabulary terms one of which a passage must hold to answer the question, when it
         asks about a capitalised name; empty when any passage may. A name the corpus has only
         some other word of ("White House": "House" of Representatives) is not one it names."""
         written = self.word.written
         capitalised_name = written[:1].isupper() and not written.isupper()
-        if not self.word.matches or not capitalised_name or _follows_a_preposition(question, written):
+        if not self.word.matches or not capitalised_name or self.after_preposition:
             return frozenset()
         return frozenset(term for word in self.name for term in word.matches)
 
@@ -390,13 +391,13 @@ def _subject(question: str, words: list[QueryWord]) -> Subject | None:
         noun = noun_after_adjective(question, subject.written)
         if noun is not None and noun.casefold() in by_written:
             subject = by_written[noun.casefold()]
-    name = _name_from(question, subject.written) if subject.written else [subject.term]
+    found = _find_word(question, subject.written) if subject.written else None
+    name = _name_from(question, subject.written, found) if subject.written else [subject.term]
     rest = tuple(by_written[part.casefold()] for part in name[1:] if part.casefold() in by_written)
-    return Subject(subject, (subject, *rest), " ".join(name))
+    return Subject(subject, (subject, *rest), " ".join(name), _follows_a_preposition(question, found))
 
 
-def _follows_a_preposition(question: str, written: str) -> bool:
-    found = _find_word(question, written)
+def _follows_a_preposition(question: str, found: re.Match[str] | None) -> bool:
     before = question[: found.start()].split() if found else []
     return bool(before) and before[-1].casefold() in PREPOSITIONS
 
@@ -414,11 +415,10 @@ def _names(terms: set[str], named: frozenset[str]) -> bool:
     )
 
 
-def _name_from(question: str, first: str) -> list[str]:
-    """``first`` and the words right after it in the question that look like more of one name:
-    capitalised, or not everyday English ("Boris Jonson", "boris jonson"; "Leopard" of "Leopard
-    tanks")."""
-    found = _find_word(question, first)
+def _name_from(question: str, first: str, found: re.Match[str] | None) -> list[str]:
+    """``first`` (found in the question at ``found``) and the words right after it that look
+    like more of one name: capitalised, or not everyday English ("Boris Jonson", "boris jonson";
+    "Leopard" of "Leopard tanks")."""
     if found is None or not _looks_like_a_name(first):
         return [first]
     name = [first]
