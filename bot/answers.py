@@ -219,7 +219,7 @@ class Engine:
         the joined form is not a word of the question the corpus lacks: its parts stand for it.
         Not so a code: "F-16" is not "16", and a corpus without "f16" lacks it."""
         token = tokens[position]
-        if any(character.isdigit() for character in token.term) or self.index.has_term(token.term):
+        if _DIGIT.search(token.term) or self.index.has_term(token.term):
             return False
         first = position == 0 or tokens[position - 1].start != token.start
         parts_follow = position + 1 < len(tokens) and (tokens[position + 1].start, tokens[position + 1].end) == (token.start, token.end)
