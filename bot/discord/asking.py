@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Sequence
 
-from ..answers import Answer, Engine
+from ..answers import Answer, Engine, QueryWord
 
 # A follow-up keeps this many times more candidates than it shows, to filter them.
 FOLLOW_UP_CANDIDATES = 4
@@ -53,10 +54,10 @@ def ask(
     new_words = engine.query_words(question)
     if not new_words:
         answer = engine.ask(combined, top_k=top_k, source=source)
-        return Asked(_as_question(answer, question, engine), combined, context)
+        return Asked(_as_question(answer, question, new_words), combined, context)
     must = tuple(sorted({term for word in new_words for term in word.matches}))
     if must:
-        answer = filtered(engine, combined, must, question=question, top_k=top_k, source=source)
+        answer = filtered(engine, combined, must, question=question, top_k=top_k, source=source, words=new_words)
         if answer.hits:
             return Asked(answer, combined, context, must)
     return Asked(engine.ask(question, top_k=top_k, source=source), question, None)
@@ -75,7 +76,7 @@ def more(
     """The next passages of an earlier answer (the "More" button)."""
     if must_match:
         return filtered(engine, query, must_match, question=question, top_k=top_k, source=source, offset=offset)
-    return _as_question(engine.ask(query, top_k=top_k, source=source, offset=offset), question, engine)
+    return _as_question(engine.ask(query, top_k=top_k, source=source, offset=offset), question, engine.query_words(question))
 
 
 def filtered(
@@ -87,8 +88,10 @@ def filtered(
     top_k: int | None,
     source: str | None,
     offset: int = 0,
+    words: Sequence[QueryWord] | None = None,
 ) -> Answer:
-    """``query``'s passages that contain one of the ``must`` terms, ``offset`` onwards."""
+    """``query``'s passages that contain one of the ``must`` terms, ``offset`` onwards.
+    ``words``: the member's ``question`` as searched, if the caller has read it already."""
     top_k = engine.options.top_k if top_k is None else top_k
     wanted = offset + top_k
     fetched = engine.ask(query, top_k=wanted * FOLLOW_UP_CANDIDATES, source=source, read_subject=False)
@@ -98,11 +101,11 @@ def filtered(
     more_available = len(kept) > wanted or (fetched.more_available and len(kept) >= wanted)
     reason = None if hits else (fetched.no_match_reason or "no passage matches the new words of the question")
     answer = dataclasses.replace(fetched, hits=hits, no_match_reason=reason, more_available=more_available)
-    return _as_question(answer, question, engine)
+    return _as_question(answer, question, engine.query_words(question) if words is None else words)
 
 
-def _as_question(answer: Answer, question: str, engine: Engine) -> Answer:
-    """The answer to a combined query shown as the answer to the member's own question: what
-    is missing from it is then only what the member asked ("and Belarus?"), not the earlier
-    question's words too."""
-    return dataclasses.replace(answer, question=question, words=tuple(engine.query_words(question)))
+def _as_question(answer: Answer, question: str, words: Sequence[QueryWord]) -> Answer:
+    """The answer to a combined query shown as the answer to the member's own question (its
+    ``words`` as searched): what is missing from it is then only what the member asked ("and
+    Belarus?"), not the earlier question's words too."""
+    return dataclasses.replace(answer, question=question, words=tuple(words))
