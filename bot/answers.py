@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 
+from . import semantic
 from .analyzer import Analyzer, Token, word_parts
 from .index import SearchIndex, is_common_word, is_word_form
 from .passages import Passage, sentence_spans
@@ -42,6 +43,9 @@ REQUEST_WORDS = frozenset(
 # over the op-ed's "ordinary people are most affected"). Whose claim it is stays searchable.
 ATTRIBUTION = re.compile(r"according\s+to\b", re.IGNORECASE)
 CANDIDATES_PER_RESULT = 8
+# How many of the passages that answer are re-ranked by meaning (``bot.semantic``): enough to
+# reach past the first page, few enough to embed in about two milliseconds.
+SEMANTIC_POOL = 9
 # "How many…", "how much…", "how long ago…", "when…" ask for a figure or a date: among the
 # candidates, a passage that holds a number is the likelier answer ("$800 million in military
 # assistance" over a passage about the same aid with no sum in it), so its score counts this much more.
@@ -95,6 +99,8 @@ class SearchOptions:
     # share of the question's IDF weight it covers), and never with less than MIN_ANY of either.
     min_match: float = 1.25
     min_coverage: float = 0.5
+    # How much closeness in meaning raises a passage's score (× 1 + weight × cosine); 0: off.
+    semantic_weight: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -193,7 +199,7 @@ class Engine:
         unknown = subject.unknown() if subject else None
         named = subject.named_terms() if subject and unknown is None else frozenset()
         if unknown is None and words:
-            hits, more = self._rank(words, top_k, source, offset, figure, named)
+            hits, more = self._rank(question, words, top_k, source, offset, figure, named)
         else:
             hits, more = (), False
         took_ms = (time.perf_counter() - started) * 1000.0
@@ -264,7 +270,9 @@ class Engine:
         as ``ask`` but without the no-match thresholds and duplicate removal (for benchmarks that
         need a full ranked list)."""
         ranked = self.index.top(term_weights(self.query_words(question)), depth)
-        return self._prefer_figures(ranked) if ASKS_FOR_A_FIGURE.search(question) else ranked
+        if ASKS_FOR_A_FIGURE.search(question):
+            ranked = self._prefer_figures(ranked)
+        return self._by_meaning(question, ranked)
 
     def _prefer_figures(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         passages = self.index.passages
@@ -273,6 +281,7 @@ class Engine:
 
     def _rank(
         self,
+        question: str,
         words: list[QueryWord],
         top_k: int,
         source: str | None,
@@ -285,10 +294,16 @@ class Engine:
         if figure:
             ranked = self._prefer_figures(ranked)
         question_words = len({_written(word) for word in words})
-        chosen: list[Hit] = []
+        # The answering passages among the first page's candidates are re-ranked by meaning
+        # whatever page is asked for, so "More" goes on in the first page's order.
+        first_page = top_k * CANDIDATES_PER_RESULT
+        pool = SEMANTIC_POOL if self.options.semantic_weight > 0 else 0
+        answering: list[tuple[int, float]] = []
+        head = 0  # how many of them are among the first page's candidates
         chosen_terms: list[set[str]] = []
-        more = False
-        for position, score in ranked:
+        for rank, (position, score) in enumerate(ranked):
+            if len(answering) > wanted and (rank >= first_page or head >= pool):
+                break
             terms = self.index.terms_of(position)
             if named and not _names(terms, named):
                 continue
@@ -297,12 +312,12 @@ class Engine:
                 continue
             if any(_overlap(terms, other) >= DUPLICATE_OVERLAP for other in chosen_terms):
                 continue
-            if len(chosen) == wanted:
-                more = True
-                break
-            chosen.append(self._hit(self.index.passages[position], score, match, coverage, words))
+            answering.append((position, score))
             chosen_terms.append(terms)
-        return tuple(chosen[offset:]), more
+            head += rank < first_page
+        head = min(head, pool)
+        page = (self._by_meaning(question, answering[:head]) + answering[head:])[offset:wanted]
+        return tuple(self._hit(position, score, words) for position, score in page), len(answering) > wanted
 
     def _answers(self, match: float, coverage: float, matched_words: int, question_words: int) -> bool:
         if match < MIN_ANY_MATCH or coverage < MIN_ANY_COVERAGE:
@@ -325,12 +340,27 @@ class Engine:
         rare = self.index.rare_idf or 1.0
         return matched / rare, (matched / total if total else 0.0), len(held)
 
-    def _hit(self, passage: Passage, score: float, match: float, coverage: float, words: list[QueryWord]) -> Hit:
+    def _hit(self, position: int, score: float, words: list[QueryWord]) -> Hit:
+        passage = self.index.passages[position]
+        match, coverage, _held = self._match(words, self.index.terms_of(position))
         wanted = {term for word in words for term in word.matches}
         tokens = [t for t in self.analyzer.tokens(passage.text) if t.term in wanted]
         highlights = _merge_spans((t.start, t.end) for t in tokens)
         best = _best_sentence(passage.text, tokens, words)
         return Hit(passage, score, match, coverage, highlights, best, frozenset(t.term for t in tokens))
+
+    def _by_meaning(self, question: str, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """The first SEMANTIC_POOL passages re-ranked by BM25 score × (1 + weight × cosine to
+        the question), best first; the rest, all scored below them, follow as they were."""
+        weight = self.options.semantic_weight
+        head = scored[:SEMANTIC_POOL]
+        if weight <= 0 or not head:
+            return scored
+        cosines = semantic.similarities(question, [self.index.passages[position].text for position, _ in head])
+        if cosines is None:
+            return scored
+        boosted = [(position, score * (1.0 + weight * max(0.0, float(cosine)))) for (position, score), cosine in zip(head, cosines)]
+        return sorted(boosted, key=lambda item: (-item[1], item[0])) + scored[SEMANTIC_POOL:]
 
     def _no_match_reason(
         self, words: list[QueryWord], source: str | None, unknown_subject: str | None, named: Subject | None = None

@@ -43,6 +43,7 @@ class BeirParams:
     stem: bool = True
     stopwords: bool = True
     fuzzy: bool = True
+    semantic_weight: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def build_beir_engine(dataset: BeirDataset, params: BeirParams) -> Engine:
     analyzer = Analyzer(stem=params.stem, stopwords=STOPWORDS if params.stopwords else None)
     passages = [Passage(doc_id, 1, 1, text) for doc_id, text in dataset.documents.items()]
     index = build_index(passages, analyzer, Bm25Params(params.k1, params.b))
-    return Engine(index, SearchOptions(fuzzy=params.fuzzy))
+    return Engine(index, SearchOptions(fuzzy=params.fuzzy, semantic_weight=params.semantic_weight))
 
 
 def run_queries(engine: Engine, queries: dict[str, str], depth: int = DEPTH) -> dict[str, list[str]]:

@@ -77,6 +77,7 @@ def search_options(settings: EngineSettings) -> SearchOptions:
         fuzzy=settings.fuzzy,
         min_match=settings.min_match,
         min_coverage=settings.min_coverage,
+        semantic_weight=settings.semantic_weight,
     )
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence, TextIO
 
-from . import tagging
+from . import semantic, tagging
 from .beir import BeirFormatError, BeirParams, evaluate_beir, load_beir
 from .build import Built, build_engine
 from .config import EngineSettings, SettingsError, load_settings
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     beir.add_argument("--no-stem", action="store_true", help="no Snowball stemming")
     beir.add_argument("--no-stopwords", action="store_true", help="keep stopwords")
     beir.add_argument("--no-fuzzy", action="store_true", help="no spelling-variant expansion (default FUZZY_MATCHING)")
+    beir.add_argument(
+        "--semantic-weight", type=float, default=None, metavar="W", help="re-ranking by meaning (default SEMANTIC_WEIGHT, 0.5; 0: off)"
+    )
 
     run = commands.add_parser("run", help="connect to Discord (needs DISCORD_TOKEN)")
     _add_corpus_option(run)
@@ -168,6 +171,8 @@ def ask(built: Built, questions: list[str], *, as_json: bool, top_k: int | None)
         print("Give a question, e.g.: python -m bot ask \"Who is Stoltenberg?\" (or '-' to read stdin)", file=sys.stderr)
         return 2
     color = sys.stdout.isatty()
+    if built.engine.options.semantic_weight > 0:
+        semantic.warm_up()  # once, before the clock of the first answer starts
     for question in _questions_from(questions, sys.stdin):
         answer = built.engine.ask(question, top_k=top_k)
         if as_json:
@@ -257,9 +262,10 @@ def run_eval_beir(args: argparse.Namespace, settings: EngineSettings) -> int:
         stem=not args.no_stem,
         stopwords=not args.no_stopwords,
         fuzzy=settings.fuzzy and not args.no_fuzzy,
+        semantic_weight=settings.semantic_weight if args.semantic_weight is None else args.semantic_weight,
     )
-    if params.k1 < 0 or not 0 <= params.b <= 1:
-        print("--k1 must be 0 or more and --b between 0 and 1", file=sys.stderr)
+    if params.k1 < 0 or not 0 <= params.b <= 1 or params.semantic_weight < 0:
+        print("--k1 and --semantic-weight must be 0 or more and --b between 0 and 1", file=sys.stderr)
         return 2
     started = time.perf_counter()
     try:
@@ -282,6 +288,12 @@ def run_eval_beir(args: argparse.Namespace, settings: EngineSettings) -> int:
     return 0
 
 
+def _warm_up(settings: EngineSettings) -> None:
+    tagging.warm_up()
+    if settings.semantic_weight > 0:
+        semantic.warm_up()
+
+
 def interactive(settings: EngineSettings, stdin: TextIO, stdout: TextIO) -> int:
     """A question prompt in the terminal: what the bot does when no Discord token is set."""
     built = _build_or_explain(settings)
@@ -297,8 +309,8 @@ def interactive(settings: EngineSettings, stdin: TextIO, stdout: TextIO) -> int:
         file=stdout,
     )
     color = stdout.isatty()
-    # Loaded while the member types, not on the first question that needs it.
-    threading.Thread(target=tagging.warm_up, name="tagger-warm-up", daemon=True).start()
+    # Loaded while the member types, not on the first question that needs them.
+    threading.Thread(target=_warm_up, args=(settings,), name="models-warm-up", daemon=True).start()
     while True:
         if stdin.isatty():
             stdout.write("? ")

@@ -31,6 +31,8 @@ class EngineSettings:
     fuzzy: bool = True
     min_match: float = 1.25
     min_coverage: float = 0.5
+    # How much closeness in meaning re-ranks the answers (SEMANTIC_WEIGHT; 0: BM25 alone).
+    semantic_weight: float = 0.5
     # Where the index is kept between runs (INDEX_CACHE_DIR); None: rebuild every time.
     cache_dir: Path | None = None
 
@@ -88,6 +90,7 @@ def load_engine_settings() -> EngineSettings:
         fuzzy=_env_bool("FUZZY_MATCHING", True),
         min_match=_env_float("MIN_MATCH", 1.25, 0.0, 100.0),
         min_coverage=_env_float("MIN_COVERAGE", 0.5, 0.0, 1.0),
+        semantic_weight=_env_float("SEMANTIC_WEIGHT", 0.5, 0.0, 5.0),
         cache_dir=_env_cache_dir(),
     )
 

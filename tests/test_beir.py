@@ -123,7 +123,7 @@ def test_evaluate_reports_the_figures(tmp_path):
     data = report.as_dict()
     assert data["documents"] == 4 and data["queries"] == 3
     assert data["ndcg@10"] == data["recall@100"] == data["mrr@10"] == 1.0
-    assert data["params"] == {"k1": 0.9, "b": 0.4, "stem": True, "stopwords": True, "fuzzy": True}
+    assert data["params"] == {"k1": 0.9, "b": 0.4, "stem": True, "stopwords": True, "fuzzy": True, "semantic_weight": 0.5}
     assert data["build_seconds"] >= 0 and data["queries_per_second"] > 0
 
 
@@ -131,7 +131,7 @@ def test_evaluate_reports_the_figures(tmp_path):
 # The command line.
 # ---------------------------------------------------------------------------------------------
 def run_bot(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in {"DISCORD_TOKEN", "BM25_K1", "BM25_B", "FUZZY_MATCHING"}}
+    environment = {k: v for k, v in os.environ.items() if k not in {"DISCORD_TOKEN", "BM25_K1", "BM25_B", "FUZZY_MATCHING", "SEMANTIC_WEIGHT"}}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT, env=environment, timeout=120
@@ -145,21 +145,26 @@ def test_cli_eval_beir_json(tmp_path):
     data = json.loads(result.stdout)
     assert data["dataset"] == "tiny" and data["queries"] == 3
     assert data["ndcg@10"] == 1.0 and data["recall@100"] == 1.0 and data["mrr@10"] == 1.0
-    assert data["params"] == {"k1": 1.2, "b": 0.75, "stem": True, "stopwords": True, "fuzzy": True}
+    assert data["params"] == {"k1": 1.2, "b": 0.75, "stem": True, "stopwords": True, "fuzzy": True, "semantic_weight": 0.5}
     assert {"build_seconds", "queries_per_second", "load_seconds", "query_seconds"} <= set(data)
 
 
 def test_cli_eval_beir_options_and_table(tmp_path):
     folder = write_beir(tmp_path / "tiny")
-    result = run_bot("eval-beir", str(folder), "--json", "--k1", "0.9", "--b", "0.4", "--no-stem", "--no-stopwords", "--no-fuzzy")
+    options = ("--k1", "0.9", "--b", "0.4", "--no-stem", "--no-stopwords", "--no-fuzzy", "--semantic-weight", "0")
+    result = run_bot("eval-beir", str(folder), "--json", *options)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["params"] == {"k1": 0.9, "b": 0.4, "stem": False, "stopwords": False, "fuzzy": False}
+    assert data["params"] == {"k1": 0.9, "b": 0.4, "stem": False, "stopwords": False, "fuzzy": False, "semantic_weight": 0.0}
     assert data["recall@100"] == pytest.approx(2 / 3, abs=1e-4)  # "Zelenskyy" finds nothing without variants
 
     table = run_bot("eval-beir", str(folder), env={"BM25_K1": "1.5"})
     assert table.returncode == 0, table.stderr
     assert "nDCG@10" in table.stdout and "k1=1.5" in table.stdout and "4 documents, 3 queries" in table.stdout
+
+    off = run_bot("eval-beir", str(folder), "--json", env={"SEMANTIC_WEIGHT": "0"})
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout)["params"]["semantic_weight"] == 0.0
 
 
 def test_cli_eval_beir_explains_errors(tmp_path):
@@ -168,3 +173,5 @@ def test_cli_eval_beir_explains_errors(tmp_path):
     assert "Cannot read the BEIR dataset" in result.stderr
     result = run_bot("eval-beir", str(write_beir(tmp_path / "tiny")), "--b", "1.5")
     assert result.returncode == 2 and "--b" in result.stderr
+    result = run_bot("eval-beir", str(write_beir(tmp_path / "tiny2")), "--semantic-weight", "-1")
+    assert result.returncode == 2 and "--semantic-weight" in result.stderr

@@ -9,7 +9,7 @@ import sys
 
 import discord
 
-from .. import tagging
+from .. import semantic, tagging
 from ..build import build_engine
 from ..config import DiscordSettings, EngineSettings, Settings, SettingsError, load_discord_settings
 from ..corpus import CorpusError
@@ -136,7 +136,10 @@ def run_bot(settings: Settings) -> int:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     setup_logging(config.log_level, settings.discord_token)
-    tagging.warm_up()  # before the freeze: its lexicon lives as long as the process
+    # Before the freeze: the tagger's lexicon and the embeddings live as long as the process.
+    tagging.warm_up()
+    if settings.engine.semantic_weight > 0:
+        semantic.warm_up()
     freeze_startup_heap()
     built = load_index(settings.engine)
     if config.api_base != "https://discord.com/api/v10":

@@ -1,0 +1,119 @@
+"""Re-ranking by meaning: WordLlama's embeddings, loaded from its wheel with no network."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+
+import pytest
+
+from bot import semantic
+from bot.answers import Engine
+
+WORRIED = "Why are some NATO members worried about letting Ukraine into the alliance?"
+CONCERNED = "concerned that once Ukraine joins NATO"
+
+
+def test_the_model_loads_from_its_wheel_with_the_network_cut(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    semantic._model.cache_clear()
+    try:
+        assert semantic._model() is not None
+    finally:
+        semantic._model.cache_clear()
+
+
+def test_a_reworded_passage_is_closer_than_one_on_another_subject():
+    cosines = semantic.similarities(
+        "How many people died?",
+        ["Two people were killed and five injured.", "The ministers met in Bucharest to discuss winter aid."],
+    )
+    assert cosines is not None and cosines.shape == (2,)
+    assert cosines[0] > 0.3 > cosines[1]
+
+
+def test_worried_reaches_the_passage_that_says_concerned(engine: Engine):
+    # BM25 puts the passage on Ukraine's bid to join first ("NATO's door is still open",
+    # "alliance membership"); the answer says "concerned", the question "worried".
+    bm25_only = _without_meaning(engine).ask(WORRIED)
+    assert CONCERNED not in bm25_only.hits[0].text and CONCERNED in bm25_only.hits[1].text
+    answer = engine.ask(WORRIED)
+    assert answer.hits[0].source == "003_802ec577ea7c374f.txt" and CONCERNED in answer.hits[0].text
+
+
+def test_meaning_reorders_but_never_decides_what_answers(engine: Engine):
+    questions = [WORRIED, "Who is the Secretary-General of the United Nations?", "What causes the northern lights?"]
+    for question in questions:
+        with_meaning = engine.ask(question, top_k=10)
+        bm25_only = _without_meaning(engine).ask(question, top_k=10)
+        assert {hit.passage.citation for hit in with_meaning.hits} == {hit.passage.citation for hit in bm25_only.hits}
+        assert with_meaning.no_match_reason == bm25_only.no_match_reason
+
+
+def test_scores_stay_in_order_and_only_rise(engine: Engine):
+    question = "Why did the United States want Ukraine to negotiate with Russia?"
+    boosted = {hit.passage.citation: hit.score for hit in engine.ask(question, top_k=10).hits}
+    plain = {hit.passage.citation: hit.score for hit in _without_meaning(engine).ask(question, top_k=10).hits}
+    scores = list(boosted.values())
+    assert len(scores) >= 4 and scores == sorted(scores, reverse=True)
+    assert all(boosted[citation] >= plain[citation] for citation in boosted)
+
+
+def test_more_goes_on_in_the_first_pages_order(engine: Engine):
+    question = "Why did the United States want Ukraine to negotiate with Russia?"
+    first = engine.ask(question, top_k=3)
+    second = engine.ask(question, top_k=3, offset=3)
+    assert first.more_available and len(second.hits) == 3
+    pages = [(hit.passage, hit.score) for hit in first.hits + second.hits]
+    assert pages == [(hit.passage, hit.score) for hit in engine.ask(question, top_k=6).hits]
+    assert len({passage for passage, _ in pages}) == 6
+
+
+def test_a_model_that_fails_to_load_is_logged_not_raised(monkeypatch, caplog):
+    import wordllama
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("weights file damaged")
+
+    monkeypatch.setattr(wordllama.WordLlama, "load", broken)
+    semantic._model.cache_clear()
+    try:
+        assert semantic.similarities("Who is Stoltenberg?", ["NATO Secretary General Stoltenberg said"]) is None
+        assert "Ranking without the semantic model" in caplog.text and "weights file damaged" in caplog.text
+    finally:
+        semantic._model.cache_clear()
+
+
+def test_without_the_model_answers_are_ranked_by_bm25_alone(engine: Engine, monkeypatch):
+    monkeypatch.setattr(semantic, "_model", lambda: None)
+    answer = engine.ask(WORRIED)
+    bm25_only = _without_meaning(engine).ask(WORRIED)
+    assert [(h.passage.citation, h.score) for h in answer.hits] == [(h.passage.citation, h.score) for h in bm25_only.hits]
+
+
+@pytest.mark.parametrize("question", [WORRIED, "How many F-35 pilots will the US send to Britain?"])
+def test_benchmark_rankings_are_re_ranked_like_answers(engine: Engine, question):
+    # `ranked` (BEIR, benchmarks) scores as `ask` does, without the no-match rules.
+    first_answer = engine.ask(question).hits[0]
+    position, score = engine.ranked(question, 20)[0]
+    assert engine.index.passages[position].citation == first_answer.passage.citation
+    assert score == pytest.approx(first_answer.score)
+
+
+def _without_meaning(engine: Engine) -> Engine:
+    return dataclasses.replace(engine, options=dataclasses.replace(engine.options, semantic_weight=0.0))
+
+
+def test_the_weight_is_a_setting(monkeypatch):
+    from bot.config import SettingsError, load_engine_settings
+
+    monkeypatch.setenv("SEMANTIC_WEIGHT", "0")
+    assert load_engine_settings().semantic_weight == 0.0
+    monkeypatch.setenv("SEMANTIC_WEIGHT", "lots")
+    with pytest.raises(SettingsError, match="SEMANTIC_WEIGHT"):
+        load_engine_settings()
+    monkeypatch.delenv("SEMANTIC_WEIGHT")
+    assert load_engine_settings().semantic_weight == 0.5
