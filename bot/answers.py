@@ -277,7 +277,7 @@ class Engine:
     def _prefer_figures(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         passages = self.index.passages
         boosted = [(p, s * FIGURE_BOOST if _DIGIT.search(passages[p].text) else s) for p, s in ranked]
-        return sorted(boosted, key=lambda item: (-item[1], item[0]))
+        return _best_first(boosted)
 
     def _rank(
         self,
@@ -299,6 +299,7 @@ class Engine:
         first_page = top_k * CANDIDATES_PER_RESULT
         pool = SEMANTIC_POOL if self.options.semantic_weight > 0 else 0
         answering: list[tuple[int, float]] = []
+        measured: dict[int, tuple[float, float]] = {}  # position -> (match, coverage)
         head = 0  # how many of them are among the first page's candidates
         chosen_terms: list[set[str]] = []
         for rank, (position, score) in enumerate(ranked):
@@ -313,11 +314,12 @@ class Engine:
             if any(_overlap(terms, other) >= DUPLICATE_OVERLAP for other in chosen_terms):
                 continue
             answering.append((position, score))
+            measured[position] = (match, coverage)
             chosen_terms.append(terms)
             head += rank < first_page
-        head = min(head, pool)
         page = (self._by_meaning(question, answering[:head]) + answering[head:])[offset:wanted]
-        return tuple(self._hit(position, score, words) for position, score in page), len(answering) > wanted
+        hits = tuple(self._hit(position, score, *measured[position], words) for position, score in page)
+        return hits, len(answering) > wanted
 
     def _answers(self, match: float, coverage: float, matched_words: int, question_words: int) -> bool:
         if match < MIN_ANY_MATCH or coverage < MIN_ANY_COVERAGE:
@@ -340,9 +342,8 @@ class Engine:
         rare = self.index.rare_idf or 1.0
         return matched / rare, (matched / total if total else 0.0), len(held)
 
-    def _hit(self, position: int, score: float, words: list[QueryWord]) -> Hit:
+    def _hit(self, position: int, score: float, match: float, coverage: float, words: list[QueryWord]) -> Hit:
         passage = self.index.passages[position]
-        match, coverage, _held = self._match(words, self.index.terms_of(position))
         wanted = {term for word in words for term in word.matches}
         tokens = [t for t in self.analyzer.tokens(passage.text) if t.term in wanted]
         highlights = _merge_spans((t.start, t.end) for t in tokens)
@@ -360,7 +361,7 @@ class Engine:
         if cosines is None:
             return scored
         boosted = [(position, score * (1.0 + weight * max(0.0, float(cosine)))) for (position, score), cosine in zip(head, cosines)]
-        return sorted(boosted, key=lambda item: (-item[1], item[0])) + scored[SEMANTIC_POOL:]
+        return _best_first(boosted) + scored[SEMANTIC_POOL:]
 
     def _no_match_reason(
         self, words: list[QueryWord], source: str | None, unknown_subject: str | None, named: Subject | None = None
@@ -484,6 +485,11 @@ def term_weights(words: list[QueryWord]) -> dict[str, float]:
         for term, weight in word.matches.items():
             weights[term] = max(weights.get(term, 0.0), weight)
     return weights
+
+
+def _best_first(scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """(passage position, score) pairs by score, ties in corpus order (deterministic output)."""
+    return sorted(scored, key=lambda item: (-item[1], item[0]))
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
