@@ -23,6 +23,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from . import semantic, tagging
 from .analyzer import Analyzer
 from .answers import Engine, SearchOptions
 from .cache import CacheKey, IndexCache, StoredIndex
@@ -79,6 +80,14 @@ def search_options(settings: EngineSettings) -> SearchOptions:
         min_coverage=settings.min_coverage,
         semantic_weight=settings.semantic_weight,
     )
+
+
+def warm_up_models(settings: EngineSettings) -> None:
+    """Load the models questions may need (the tagger; the embeddings unless re-ranking by
+    meaning is off) now, not on the first question that needs them."""
+    tagging.warm_up()
+    if settings.semantic_weight > 0:
+        semantic.warm_up()
 
 
 def cache_key(settings: EngineSettings, analyzer: Analyzer) -> CacheKey:

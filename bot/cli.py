@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence, TextIO
 
-from . import semantic, tagging
+from . import semantic
 from .beir import BeirFormatError, BeirParams, evaluate_beir, load_beir
-from .build import Built, build_engine
+from .build import Built, build_engine, warm_up_models
 from .config import EngineSettings, SettingsError, load_settings
 from .corpus import CorpusError
 from .evaluation import NaiveBm25, QuestionFileError, evaluate, evaluate_naive, load_questions, unknown_sources
@@ -288,12 +288,6 @@ def run_eval_beir(args: argparse.Namespace, settings: EngineSettings) -> int:
     return 0
 
 
-def _warm_up(settings: EngineSettings) -> None:
-    tagging.warm_up()
-    if settings.semantic_weight > 0:
-        semantic.warm_up()
-
-
 def interactive(settings: EngineSettings, stdin: TextIO, stdout: TextIO) -> int:
     """A question prompt in the terminal: what the bot does when no Discord token is set."""
     built = _build_or_explain(settings)
@@ -310,7 +304,7 @@ def interactive(settings: EngineSettings, stdin: TextIO, stdout: TextIO) -> int:
     )
     color = stdout.isatty()
     # Loaded while the member types, not on the first question that needs them.
-    threading.Thread(target=_warm_up, args=(settings,), name="models-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up_models, args=(settings,), name="models-warm-up", daemon=True).start()
     while True:
         if stdin.isatty():
             stdout.write("? ")

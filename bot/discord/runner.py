@@ -9,8 +9,7 @@ import sys
 
 import discord
 
-from .. import semantic, tagging
-from ..build import build_engine
+from ..build import build_engine, warm_up_models
 from ..config import DiscordSettings, EngineSettings, Settings, SettingsError, load_discord_settings
 from ..corpus import CorpusError
 from .client import redact_path
@@ -137,9 +136,7 @@ def run_bot(settings: Settings) -> int:
         return 2
     setup_logging(config.log_level, settings.discord_token)
     # Before the freeze: the tagger's lexicon and the embeddings live as long as the process.
-    tagging.warm_up()
-    if settings.engine.semantic_weight > 0:
-        semantic.warm_up()
+    warm_up_models(settings.engine)
     freeze_startup_heap()
     built = load_index(settings.engine)
     if config.api_base != "https://discord.com/api/v10":
