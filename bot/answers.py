@@ -88,6 +88,19 @@ PREPOSITIONS = frozenset(
     "throughout to toward towards under until up upon with within without".split()
 )
 MIN_WORD_FORM_LENGTH = 4
+# Wherever else a question names something the corpus has no word for ("What was decided about
+# Ukraine at the NATO summit in *Vilnius*?", "What is the situation at the *Zaporizhzhia*
+# nuclear power plant?"), a passage that matches a few of its rare other words (NATO summit;
+# nuclear power) answers another question: it must hold most of the question's weight
+# (``min_coverage``), not only enough rare words (``min_match``). Most of it still answers: "How
+# many F-35 pilots will the US send to *Britain*?" (the articles say "UK"). Only names count,
+# capitalised mid-sentence: a name of several words is known when any of them is ("White
+# House"); acronyms and titles are let be, as for the subject; so is a name the corpus spells
+# with the same consonants ("Dnipro": "Dnieper"); and a question that capitalises most of its
+# words (Title Case) names nothing by it.
+MOSTLY_CAPITALISED = 0.6
+_LETTERS_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_SENTENCE_OPENING = re.compile(r"(?:^|[.?!:;]\s)[\W_]*$")
 
 
 @dataclass(frozen=True)
@@ -152,9 +165,9 @@ class Answer:
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """The question's words that none of the quoted passages holds, as written ("Leopard",
-        "tanks"), for a "Missing:" line under the quotes as search engines print: a quote that
-        matches "Germany" and "delivered" but not "Leopard tanks" says so at a glance."""
+        """The question's words that none of the quoted passages holds, as written ("tanks"),
+        for a "Missing:" line under the quotes as search engines print: a quote that matches
+        "Germany", "delivered" and "howitzers" but not "tanks" says so at a glance."""
         if not self.hits:
             return ()
         found = frozenset().union(*(hit.terms for hit in self.hits))
@@ -197,13 +210,14 @@ class Engine:
         figure = bool(ASKS_FOR_A_FIGURE.search(question))
         subject = _subject(question, words) if read_subject else None
         unknown = subject.unknown() if subject else None
+        lacking = self._name_the_corpus_lacks(question, words)
         named = subject.named_terms() if subject and unknown is None else frozenset()
         if unknown is None and words:
-            hits, more = self._rank(question, words, top_k, source, offset, figure, named)
+            hits, more = self._rank(question, words, top_k, source, offset, figure, named, lacking is not None)
         else:
             hits, more = (), False
         took_ms = (time.perf_counter() - started) * 1000.0
-        reason = None if hits else self._no_match_reason(words, source, unknown, subject if named else None)
+        reason = None if hits else self._no_match_reason(words, source, unknown, subject if named else None, lacking)
         return Answer(question, hits, took_ms, reason, more, tuple(words))
 
     def query_words(self, question: str) -> list[QueryWord]:
@@ -218,6 +232,20 @@ class Engine:
             word = question[token.start : token.end]
             read.setdefault(token.term, (word, self._part_read(word, token.term)))
         return [self._query_word(term, word, part) for term, (word, part) in read.items()]
+
+    def _name_the_corpus_lacks(self, question: str, words: list[QueryWord]) -> str | None:
+        """A name the question capitalises (mid-sentence) that the corpus has no word of, as
+        written ("Vilnius"); None when it has a word of every such name."""
+        by_written: dict[str, list[QueryWord]] = {}
+        for word in words:
+            by_written.setdefault(word.written, []).append(word)
+        for name in capitalised_names(question):
+            searched = [word for written in name for word in by_written.get(written, ())]
+            # A name with nothing searched in it (a stopword: "The") cannot be judged.
+            if searched and not any(written.isupper() or written.casefold() in TITLES for written in name):
+                if not any(word.matches or self.index.has_consonants_of(word.term) for word in searched):
+                    return " ".join(name)
+        return None
 
     def _joined_form_the_corpus_lacks(self, tokens: list[Token], position: int) -> bool:
         """"long-range" is read as "longrange", "long" and "range" (the analyzer's joined form
@@ -288,6 +316,7 @@ class Engine:
         offset: int,
         figure: bool,
         named: frozenset[str] = frozenset(),
+        coverage_only: bool = False,
     ) -> tuple[tuple[Hit, ...], bool]:
         wanted = offset + top_k
         ranked = self.index.top(term_weights(words), wanted * CANDIDATES_PER_RESULT, source)
@@ -309,7 +338,7 @@ class Engine:
             if named and not _names(terms, named):
                 continue
             match, coverage, matched_words = self._match(words, terms)
-            if not self._answers(match, coverage, matched_words, question_words):
+            if not self._answers(match, coverage, matched_words, question_words, coverage_only):
                 continue
             if any(_overlap(terms, other) >= DUPLICATE_OVERLAP for other in chosen_terms):
                 continue
@@ -321,11 +350,15 @@ class Engine:
         hits = tuple(self._hit(position, score, *measured[position], words) for position, score in page)
         return hits, len(answering) > wanted
 
-    def _answers(self, match: float, coverage: float, matched_words: int, question_words: int) -> bool:
+    def _answers(
+        self, match: float, coverage: float, matched_words: int, question_words: int, coverage_only: bool = False
+    ) -> bool:
         if match < MIN_ANY_MATCH or coverage < MIN_ANY_COVERAGE:
             return False
         if matched_words <= FEW_WORDS and question_words >= LONG_QUESTION_WORDS and coverage < MIN_FEW_WORDS_COVERAGE:
             return False
+        if coverage_only:
+            return coverage >= self.options.min_coverage
         return match >= self.options.min_match or coverage >= self.options.min_coverage
 
     def _match(self, words: list[QueryWord], terms: set[str]) -> tuple[float, float, int]:
@@ -364,7 +397,12 @@ class Engine:
         return _best_first(boosted) + scored[SEMANTIC_POOL:]
 
     def _no_match_reason(
-        self, words: list[QueryWord], source: str | None, unknown_subject: str | None, named: Subject | None = None
+        self,
+        words: list[QueryWord],
+        source: str | None,
+        unknown_subject: str | None,
+        named: Subject | None = None,
+        lacking_name: str | None = None,
     ) -> str:
         if self.index.size == 0:
             return "the corpus is empty"
@@ -377,6 +415,9 @@ class Engine:
         if named is not None:
             where = f"in {source} " if source is not None else ""
             return f"no passage {where}that mentions “{named.name_as_written}” matches enough of the question"
+        if lacking_name is not None:
+            where = f"in {source} " if source is not None else ""
+            return f"the corpus never mentions “{lacking_name}”, and no passage {where}matches most of the question"
         if source is not None:
             return f"nothing in {source} matches the question well enough"
         return "no passage matches enough of the question"
@@ -426,6 +467,27 @@ def _subject(question: str, words: list[QueryWord]) -> Subject | None:
     name = _name_from(question, subject.written, found) if subject.written else [subject.term]
     rest = tuple(by_written[part.casefold()] for part in name[1:] if part.casefold() in by_written)
     return Subject(subject, (subject, *rest), " ".join(name), _follows_a_preposition(question, found))
+
+
+def capitalised_names(question: str) -> list[list[str]]:
+    """The runs of capitalised words a question writes mid-sentence, each word as written
+    ("...at the NATO summit in Vilnius?" → [["NATO"], ["Vilnius"]]); none in a question that
+    capitalises most of its words."""
+    found = list(_LETTERS_WORD.finditer(question))
+    capitalised = [match for match in found if match.group()[0].isupper()]
+    if len(found) >= 3 and len(capitalised) >= MOSTLY_CAPITALISED * len(found):
+        return []
+    names: list[list[str]] = []
+    previous_end = 0
+    for match in capitalised:
+        if _SENTENCE_OPENING.search(question, 0, match.start()):
+            continue
+        if names and not question[previous_end : match.start()].strip():
+            names[-1].append(match.group())  # only spaces between: one name ("Nord Stream")
+        else:
+            names.append([match.group()])
+        previous_end = match.end()
+    return names
 
 
 def _follows_a_preposition(question: str, found: re.Match[str] | None) -> bool:

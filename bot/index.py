@@ -312,6 +312,12 @@ class SearchIndex:
                 break
         return found[:_MAX_VARIANTS]
 
+    def has_consonants_of(self, term: str) -> bool:
+        """Whether the vocabulary spells a term with ``term``'s first letter and consonants, its
+        vowels aside: a name transliterated another way ("dnipro"/"dnieper"), too far off in
+        letters to be a variant but the same name."""
+        return len(term) >= _MIN_VARIANT_CHARS and term.isalpha() and skeleton(spelling_key(term)) in self._keys_by_skeleton
+
     def _keys_of_shape(self, key: str, limit: int) -> list[str]:
         """Spelling keys with the same first letter whose length is within ``limit`` of ``key``'s
         (any other key is further than ``limit`` edits away by length alone)."""

@@ -60,10 +60,10 @@ def test_ask_prints_a_readable_answer():
 
 
 def test_ask_says_which_words_the_quotes_lack():
-    result = run_bot("ask", "Has Germany delivered Leopard tanks to Ukraine?")
-    assert "\nMissing: Leopard, tanks\n" in result.stdout
-    as_json = json.loads(run_bot("ask", "--json", "Has Germany delivered Leopard tanks to Ukraine?").stdout)
-    assert as_json["missing"] == ["Leopard", "tanks"]
+    result = run_bot("ask", "Has Germany delivered tanks and howitzers to Ukraine?")
+    assert "\nMissing: tanks\n" in result.stdout
+    as_json = json.loads(run_bot("ask", "--json", "Has Germany delivered tanks and howitzers to Ukraine?").stdout)
+    assert as_json["missing"] == ["tanks"]
 
 
 def test_index_reports_the_corpus(tmp_path):

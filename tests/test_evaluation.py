@@ -130,10 +130,10 @@ def test_fresh_question_set_figures(engine):
     """Floors at the measured figures on the blind questions with the most paraphrases."""
     report = evaluate(engine, load_questions(FRESH_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.75
-    assert report["overall"]["hit@3"] >= 0.78
+    assert report["overall"]["hit@1"] >= 0.77
+    assert report["overall"]["hit@3"] >= 0.8
     assert kinds["fact"]["hit@1"] == kinds["stem"]["hit@3"] == 1.0
-    assert kinds["none"]["hit@1"] >= 0.91
+    assert kinds["none"]["hit@1"] == 1.0
     # Paraphrases in other words than the articles' are refused more often than not: most share
     # too little with the passage that answers them (README, "Evaluation").
     assert kinds["paraphrase"]["hit@3"] >= 0.25
@@ -143,13 +143,12 @@ def test_plain_question_set_figures(engine):
     """Floors at the measured figures on the blind questions in a reader's plain words."""
     report = evaluate(engine, load_questions(PLAIN_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.88
-    assert report["overall"]["hit@3"] >= 0.92
+    assert report["overall"]["hit@1"] >= 0.9
+    assert report["overall"]["hit@3"] >= 0.94
     assert kinds["fact"]["hit@1"] == kinds["variant"]["hit@1"] == 1.0
     # "What is the new minimum conscription age in Ukraine?" is answered from the passage on
-    # Ukraine's call-up of 400,000 soldiers, and the NATO summit in Vilnius from "After the NATO
-    # summit…" (Vilnius is in no passage, and is no subject).
-    assert kinds["none"]["hit@1"] >= 0.83
+    # Ukraine's call-up of 400,000 soldiers: the corpus has every word of it but "minimum".
+    assert kinds["none"]["hit@1"] >= 0.91
 
 
 def test_the_naive_reference_is_the_issues_baseline():

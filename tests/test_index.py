@@ -89,6 +89,14 @@ def test_unknown_names_reach_their_variants(seeds_built):
     assert "stoltenberg" in variant_terms("stoltenbergh")
 
 
+def test_a_name_transliterated_with_the_same_consonants_is_recognised(seeds_built):
+    index = seeds_built.engine.index
+    assert index.has_consonants_of("dnipro")  # the seeds' "Dnieper"
+    assert index.has_consonants_of("kharkiv")  # "Kharkov"
+    assert not index.has_consonants_of("vilnius")
+    assert not index.has_consonants_of("f16")
+
+
 def test_known_everyday_words_only_reach_vowel_variants(seeds_built):
     index = seeds_built.engine.index
     # "world" is in the corpus: "word" or "would" are other words, not other spellings.

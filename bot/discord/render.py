@@ -344,7 +344,7 @@ def question_header(question: str, context: str | None = None) -> str:
 
 def answer_header(answer: Answer, context: str | None = None) -> str:
     """The question, and the words of it that none of the quotes holds, struck through as search
-    engines show them ("Missing: ~~Leopard~~ ~~tanks~~"): a near miss reads as one."""
+    engines show them ("Missing: ~~tanks~~"): a near miss reads as one."""
     header = question_header(answer.question, context)
     missing = answer.missing  # computed from the hits on each access
     if missing:
