@@ -40,8 +40,13 @@ REQUEST_WORDS = frozenset(
 # "According to the author/the New York Times…" says whose claim a question is about, not what
 # it is about, and news opens paragraph after paragraph with "According to reports": searched,
 # the phrase ranked passages for their wording ("According to reports, a village suffered…"
-# over the op-ed's "ordinary people are most affected"). Whose claim it is stays searchable.
+# over the op-ed's "ordinary people are most affected"). Whose claim it is stays searchable, at
+# half weight: news names its source once and reports the claim sentences later ("The New York
+# Times quoted officials…" / "The report noted that NATO countries have provided about $40
+# billion worth of weaponry"), so the passage holding the claim may not name it.
 ATTRIBUTION = re.compile(r"according\s+to\b", re.IGNORECASE)
+ATTRIBUTION_WEIGHT = 0.5
+_CLAUSE_END = re.compile(r"[,.;:?!]")
 CANDIDATES_PER_RESULT = 8
 # How many of the passages that answer are re-ranked by meaning (``bot.semantic``): enough to
 # reach past the first page, few enough to embed in about two milliseconds.
@@ -223,7 +228,9 @@ class Engine:
     def query_words(self, question: str) -> list[QueryWord]:
         request = self._request_terms
         tokens = self.analyzer.tokens(question)
+        attributions = _attribution_spans(question)
         read: dict[str, tuple[str, str]] = {}  # term -> (the question's word, the part it came from)
+        claimed: set[str] = set()  # terms the question uses outside "according to …"
         for position, token in enumerate(tokens):
             if token.term in request or ATTRIBUTION.match(question, token.start):
                 continue
@@ -231,7 +238,12 @@ class Engine:
                 continue
             word = question[token.start : token.end]
             read.setdefault(token.term, (word, self._part_read(word, token.term)))
-        return [self._query_word(term, word, part) for term, (word, part) in read.items()]
+            if not any(start <= token.start < end for start, end in attributions):
+                claimed.add(token.term)
+        return [
+            self._query_word(term, word, part, 1.0 if term in claimed else ATTRIBUTION_WEIGHT)
+            for term, (word, part) in read.items()
+        ]
 
     def _name_the_corpus_lacks(self, question: str, words: list[QueryWord]) -> str | None:
         """A name the question capitalises (mid-sentence) that the corpus has no word of, as
@@ -270,7 +282,7 @@ class Engine:
     def _request_terms(self) -> frozenset[str]:
         return frozenset(self.analyzer.analyze(" ".join(REQUEST_WORDS)))
 
-    def _query_word(self, term: str, written: str, part: str) -> QueryWord:
+    def _query_word(self, term: str, written: str, part: str, share: float = 1.0) -> QueryWord:
         known = self.index.has_term(term)
         matches: dict[str, float] = {term: 1.0} if known else {}
         if self.options.fuzzy:
@@ -291,7 +303,9 @@ class Engine:
             importance = max(self.index.idf(t) for t in matches)
         else:
             importance = self.index.unseen_idf
-        return QueryWord(term, importance, matches, written)
+        if share != 1.0:  # a word that only says whose claim is asked about
+            matches = {vocabulary_term: match * share for vocabulary_term, match in matches.items()}
+        return QueryWord(term, importance * share, matches, written)
 
     def ranked(self, question: str, depth: int) -> list[tuple[int, float]]:
         """(passage position, score) of the ``depth`` best passages, best first: the same scoring
@@ -467,6 +481,16 @@ def _subject(question: str, words: list[QueryWord]) -> Subject | None:
     name = _name_from(question, subject.written, found) if subject.written else [subject.term]
     rest = tuple(by_written[part.casefold()] for part in name[1:] if part.casefold() in by_written)
     return Subject(subject, (subject, *rest), " ".join(name), _follows_a_preposition(question, found))
+
+
+def _attribution_spans(question: str) -> list[tuple[int, int]]:
+    """Where the question says whose claim it asks about: from each "according to" to the end of
+    its clause ("…provided to Ukraine, according to *the New York Times report*?")."""
+    spans = []
+    for found in ATTRIBUTION.finditer(question):
+        end = _CLAUSE_END.search(question, found.end())
+        spans.append((found.end(), end.start() if end else len(question)))
+    return spans
 
 
 def capitalised_names(question: str) -> list[list[str]]:

@@ -283,6 +283,13 @@ def test_according_to_says_whose_claim_not_what_about(engine):
     # Whose claim it is stays searchable, and "accord" elsewhere is still a word.
     assert {"new", "york", "time"} <= set(engine.ask("How much did NATO give, according to the New York Times?").terms)
     assert "accord" in engine.ask("Was there a peace accord?").terms
+    # At half weight: the article names the Times in one passage ("The New York Times quoted
+    # Western officials…") and gives the figure in the next ("The report noted that…"), which
+    # came second on the Times's name.
+    question = "How much weaponry have NATO countries provided to Ukraine, according to the New York Times report?"
+    assert_quoted_first(engine, question, "003_", "about $40 billion worth of weaponry")
+    weights = {word.written: word.importance / engine.index.idf(word.term) for word in engine.ask(question).words}
+    assert weights["York"] == weights["report"] == 0.5 and weights["weaponry"] == weights["Ukraine"] == 1.0
 
 
 def test_article_is_a_subject_not_a_request(engine):
