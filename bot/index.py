@@ -305,6 +305,11 @@ class SearchIndex:
             similarity = 1.0 - distance / max(len(key), len(other_key))
             if similarity < _MIN_SIMILARITY:
                 continue
+            if not everyday and same_name_sounds(key, other_key):
+                # A name (or a word no dictionary has) only vowels or an l/r apart: the same name
+                # transliterated another way ("kiev"/"kyiv", "kharkiv"/"kharkov"), not a word a
+                # few letters off. Everyday words so close are other words ("live"/"love").
+                similarity = 1.0
             found.extend(
                 Variant(t, similarity) for t in self._terms_by_key[other_key] if t != term and not (name and is_common_word(t))
             )

@@ -87,6 +87,9 @@ def test_unknown_names_reach_their_variants(seeds_built):
     assert "mili" in variant_terms("milley")
     assert "lisichansk" in variant_terms("lysychansk")
     assert "stoltenberg" in variant_terms("stoltenbergh")
+    # Only vowels apart: the same name transliterated, as close as a spelling gets.
+    assert {v.term: v.similarity for v in index.variants("kharkiv")}["kharkov"] == 1.0
+    assert {v.term: v.similarity for v in index.variants("stoltenbergh")}["stoltenberg"] < 1.0
 
 
 def test_a_name_transliterated_with_the_same_consonants_is_recognised(seeds_built):
