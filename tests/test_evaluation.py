@@ -98,10 +98,10 @@ def test_seed_question_set_figures(engine):
     kinds = report["per_kind"]
     assert kinds["fact"]["hit@1"] == 1.0
     assert kinds["stem"]["hit@3"] >= 0.93
-    assert kinds["variant"]["hit@1"] >= 0.83
+    assert kinds["variant"]["hit@1"] >= 0.88
     assert kinds["none"]["hit@1"] == 1.0
-    assert report["overall"]["hit@1"] >= 0.8
-    assert report["overall"]["hit@3"] >= 0.85
+    assert report["overall"]["hit@1"] >= 0.82
+    assert report["overall"]["hit@3"] >= 0.86
 
 
 def test_blind_question_set_figures(engine):
@@ -118,9 +118,9 @@ def test_literal_question_set_figures(engine):
     """Floors at the measured figures on the blind questions that reuse the articles' words."""
     report = evaluate(engine, load_questions(LITERAL_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.91
+    assert report["overall"]["hit@1"] >= 0.92
     assert report["overall"]["hit@3"] >= 0.95
-    assert kinds["fact"]["hit@3"] == kinds["stem"]["hit@3"] == kinds["variant"]["hit@1"] == 1.0
+    assert kinds["fact"]["hit@1"] == kinds["stem"]["hit@3"] == kinds["variant"]["hit@1"] == 1.0
     # Near-topic questions the articles do not answer are the weak spot: "Who is the
     # Secretary-General of the United Nations?" is answered with NATO's (README, "Evaluation").
     assert kinds["none"]["hit@1"] >= 0.91
@@ -131,7 +131,7 @@ def test_fresh_question_set_figures(engine):
     report = evaluate(engine, load_questions(FRESH_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
     assert report["overall"]["hit@1"] >= 0.77
-    assert report["overall"]["hit@3"] >= 0.8
+    assert report["overall"]["hit@3"] >= 0.81
     assert kinds["fact"]["hit@1"] == kinds["stem"]["hit@3"] == 1.0
     assert kinds["none"]["hit@1"] == 1.0
     # Paraphrases in other words than the articles' are refused more often than not: most share
