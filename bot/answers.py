@@ -215,7 +215,7 @@ class Engine:
         figure = bool(ASKS_FOR_A_FIGURE.search(question))
         subject = _subject(question, words) if read_subject else None
         unknown = subject.unknown() if subject else None
-        lacking = self._name_the_corpus_lacks(question, words)
+        lacking = self._name_the_corpus_lacks(question, words) if unknown is None else None
         named = subject.named_terms() if subject and unknown is None else frozenset()
         if unknown is None and words:
             hits, more = self._rank(question, words, top_k, source, offset, figure, named, lacking is not None)
@@ -426,11 +426,10 @@ class Engine:
             return "none of the question's words appear in the corpus"
         if unknown_subject is not None:
             return f"the corpus never mentions “{unknown_subject}”, which the question asks about"
+        where = f"in {source} " if source is not None else ""
         if named is not None:
-            where = f"in {source} " if source is not None else ""
             return f"no passage {where}that mentions “{named.name_as_written}” matches enough of the question"
         if lacking_name is not None:
-            where = f"in {source} " if source is not None else ""
             return f"the corpus never mentions “{lacking_name}”, and no passage {where}matches most of the question"
         if source is not None:
             return f"nothing in {source} matches the question well enough"
