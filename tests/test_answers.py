@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answers import ASKS_FOR_A_FIGURE, capitalised_names
+from bot.answers import ASKS_FOR_A_FIGURE
 from bot.evaluation import fold
+from bot.questions import capitalised_names
 from tests.conftest import build_from
 
 

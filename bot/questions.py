@@ -1,0 +1,176 @@
+"""Reading a question before it is searched: what it asks about (its subject), the names it
+capitalises, and whose claim it asks about ("according to …").
+
+Only the question's own wording is read here; what the corpus has of it is the engine's call
+(``bot.answers``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .index import is_common_word
+from .tagging import noun_after_adjective
+
+# "According to the author/the New York Times…" says whose claim a question is about, not what
+# it is about, and news opens paragraph after paragraph with "According to reports": searched,
+# the phrase ranked passages for their wording ("According to reports, a village suffered…"
+# over the op-ed's "ordinary people are most affected"). Whose claim it is stays searchable, at
+# half weight: news names its source once and reports the claim sentences later ("The New York
+# Times quoted officials…" / "The report noted that NATO countries have provided about $40
+# billion worth of weaponry"), so the passage holding the claim may not name it.
+ATTRIBUTION = re.compile(r"according\s+to\b", re.IGNORECASE)
+ATTRIBUTION_WEIGHT = 0.5
+_CLAUSE_END = re.compile(r"[,.;:?!]")
+# A question that opens with its question word names what it asks about next: "Who *replaced*
+# Zaluzhny…", "How many *Leopard* tanks…", "What is the *range* of the Iskander-M?". When the
+# corpus has no word for that (not even another spelling of it), the closest passage on the
+# question's other words (Zaluzhny, Leopard-less tanks, the Iskander-M) is about something else,
+# however much of the rest it holds: such near-topic questions covered 0.35-0.67 of themselves,
+# as much as right answers do. Words that only say what kind of answer is wanted ("how *far*",
+# "what *kind* of", "the *reason* for") and titles before a name ("Gen Milley") come first
+# without being the subject, so the next word is.
+OPENS_WITH_QUESTION_WORD = re.compile(r"^\W*(?:who|whom|whose|what|when|where|which|why|how)\b", re.IGNORECASE)
+ANSWER_KIND_WORDS = frozenset("far long old often kind kinds sort sorts type types reason reasons".split())
+TITLES = frozenset("gen pm mr mrs ms dr sen rep gov lt col sgt prof pres".split())
+# When that subject is a name the question capitalises ("When did *Finland* join NATO?", "How
+# many *Russian* troops are in Belarus?"), a passage that never names it answers another
+# question, however much of the rest it holds ("NATO promised Ukraine it could one day become a
+# member"; "Trump withdrew the U.S. troops stationed in Germany"). Any word of the name will do
+# ("Roche" for "Tony Roche"), and any form of it ("Belarus" for "Belarusian"). Acronyms are let
+# be: articles write them out ("the US" as "the United States"). So is a name after a
+# preposition ("How far from *Kyiv*…"), which places the subject rather than names it.
+PREPOSITIONS = frozenset(
+    "about above across after against along among around at before behind below beside between beyond by "
+    "despite during for from in inside into near of off on onto out outside over past since through "
+    "throughout to toward towards under until up upon with within without".split()
+)
+# Names are runs of capitalised words, but for the first word of a sentence; a question in
+# Title Case (most of its words capitalised) names nothing by its capitals.
+MOSTLY_CAPITALISED = 0.6
+_LETTERS_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_SENTENCE_OPENING = re.compile(r"(?:^|[.?!:;]\s)[\W_]*$")
+
+
+@dataclass(frozen=True)
+class QueryWord:
+    """A term of the question with the vocabulary terms that stand for it and their weights."""
+
+    term: str
+    importance: float  # IDF of the word (or of its best variant): how informative it is
+    matches: dict[str, float]  # vocabulary term -> weight (1.0 for the word as written)
+    written: str = ""  # the question's word it was read from, as written ("Zelenskyy", "long-range")
+
+
+def as_written(word: QueryWord) -> str:
+    """The question's word a term was read from: "long-range" is one word though three terms."""
+    return word.written.casefold() or word.term
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a question opening with its question word asks about: its first searched word but
+    for words on the kind of answer wanted and titles, with the rest of its name if it is a name
+    (the corpus may write only some of a name's words: "Boris Johnson" as "Johnson")."""
+
+    word: QueryWord
+    name: tuple[QueryWord, ...]  # the subject and the rest of its name, as searched
+    name_as_written: str
+    after_preposition: bool = False  # "How far from *Kyiv*…": it places the subject
+
+    def unknown(self) -> str | None:
+        """The subject as written when the corpus has no word for it, not even another spelling."""
+        return None if any(word.matches for word in self.name) else self.name_as_written
+
+    def named_terms(self) -> frozenset[str]:
+        """The vocabulary terms one of which a passage must hold to answer the question, when it
+        asks about a capitalised name; empty when any passage may. A name the corpus has only
+        some other word of ("White House": "House" of Representatives) is not one it names."""
+        written = self.word.written
+        capitalised_name = written[:1].isupper() and not written.isupper()
+        if not self.word.matches or not capitalised_name or self.after_preposition:
+            return frozenset()
+        return frozenset(term for word in self.name for term in word.matches)
+
+
+def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
+    if not OPENS_WITH_QUESTION_WORD.match(question):
+        return None
+    skipped = ANSWER_KIND_WORDS | TITLES
+    subject = next((word for word in words if as_written(word) not in skipped), None)
+    if subject is None:
+        return None
+    by_written = {as_written(word): word for word in words}
+    if not subject.matches and subject.written:
+        # An adjective the corpus lacks says which thing is asked about, not what: "an
+        # *anonymous* source" is the articles' "unnamed source", and the source is the subject.
+        noun = noun_after_adjective(question, subject.written)
+        if noun is not None and noun.casefold() in by_written:
+            subject = by_written[noun.casefold()]
+    found = _find_word(question, subject.written) if subject.written else None
+    name = _name_from(question, subject.written, found) if subject.written else [subject.term]
+    rest = tuple(by_written[part.casefold()] for part in name[1:] if part.casefold() in by_written)
+    return Subject(subject, (subject, *rest), " ".join(name), _follows_a_preposition(question, found))
+
+
+def attribution_spans(question: str) -> list[tuple[int, int]]:
+    """Where the question says whose claim it asks about: from each "according to" to the end of
+    its clause ("…provided to Ukraine, according to *the New York Times report*?")."""
+    spans = []
+    for found in ATTRIBUTION.finditer(question):
+        end = _CLAUSE_END.search(question, found.end())
+        spans.append((found.end(), end.start() if end else len(question)))
+    return spans
+
+
+def capitalised_names(question: str) -> list[list[str]]:
+    """The runs of capitalised words a question writes mid-sentence, each word as written
+    ("...at the NATO summit in Vilnius?" → [["NATO"], ["Vilnius"]]); none in a question that
+    capitalises most of its words."""
+    found = list(_LETTERS_WORD.finditer(question))
+    capitalised = [match for match in found if match.group()[0].isupper()]
+    if len(found) >= 3 and len(capitalised) >= MOSTLY_CAPITALISED * len(found):
+        return []
+    names: list[list[str]] = []
+    previous_end = 0
+    for match in capitalised:
+        if _SENTENCE_OPENING.search(question, 0, match.start()):
+            continue
+        if names and not question[previous_end : match.start()].strip():
+            names[-1].append(match.group())  # only spaces between: one name ("Nord Stream")
+        else:
+            names.append([match.group()])
+        previous_end = match.end()
+    return names
+
+
+def _follows_a_preposition(question: str, found: re.Match[str] | None) -> bool:
+    before = question[: found.start()].split() if found else []
+    return bool(before) and before[-1].casefold() in PREPOSITIONS
+
+
+def _name_from(question: str, first: str, found: re.Match[str] | None) -> list[str]:
+    """``first`` (found in the question at ``found``) and the words right after it that look
+    like more of one name: capitalised, or not everyday English ("Boris Jonson", "boris jonson";
+    "Leopard" of "Leopard tanks")."""
+    if found is None or not _looks_like_a_name(first):
+        return [first]
+    name = [first]
+    for following in question[found.end() :].split():
+        word = following.rstrip(".,;:!?\"')]")
+        if not _looks_like_a_name(word):
+            break
+        name.append(word)
+        if word != following:  # punctuation ends the name
+            break
+    return name
+
+
+def _find_word(question: str, word: str) -> re.Match[str] | None:
+    """The first place ``word`` stands whole in the question ("US" not inside "USSR" or "F-16")."""
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", question)
+
+
+def _looks_like_a_name(word: str) -> bool:
+    return word.isalpha() and (word[0].isupper() or not is_common_word(word))
