@@ -36,8 +36,9 @@ ANSWER_KIND_WORDS = frozenset("far long old often kind kinds sort sorts type typ
 TITLES = frozenset("gen pm mr mrs ms dr sen rep gov lt col sgt prof pres".split())
 # When that subject is a name the question capitalises ("When did *Finland* join NATO?", "How
 # many *Russian* troops are in Belarus?"), a passage that never names it answers another
-# question, however much of the rest it holds ("NATO promised Ukraine it could one day become a
-# member"; "Trump withdrew the U.S. troops stationed in Germany"). Any word of the name will do
+# question, though it holds much of the rest ("NATO promised Ukraine it could one day become a
+# member"; "Trump withdrew the U.S. troops stationed in Germany"), unless it holds most of it
+# (``bot.answers.NAMELESS_MIN_COVERAGE``). Any word of the name will do
 # ("Roche" for "Tony Roche"), and any form of it ("Belarus" for "Belarusian"). Acronyms are let
 # be: articles write them out ("the US" as "the United States"). So is a name after a
 # preposition ("How far from *Kyiv*…"), which places the subject rather than names it.

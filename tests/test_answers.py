@@ -214,6 +214,11 @@ def test_a_named_subject_is_mentioned_by_any_word_or_form_of_its_name(engine):
     assert_quoted_first(
         engine, "Where will the US establish a permanent military headquarters in Europe?", "004_", "permanent command post"
     )
+    # A passage that never names the subject answers when it holds most of the question (here
+    # 0.78): the articles say "the United States", the question "the Americans".
+    assert_quoted_first(
+        engine, "Where will the Americans permanently set up a command post?", "004_", "permanent command post in Poland"
+    )
     # A name after a preposition places what is asked about rather than names it: the passage on
     # the village says "Belarusian rockets" and "70 kilometers", never Kyiv.
     assert_quoted_first(engine, "How far from Kyiv was the village Belarus bombed?", "001_", "70 kilometers")
