@@ -14,7 +14,7 @@ from functools import cached_property
 
 from . import semantic
 from .analyzer import Analyzer, Token, word_parts
-from .index import SearchIndex, is_common_word, is_word_form
+from .index import CAPITALISED, IN_CAPITALS, SearchIndex, is_common_word, is_word_form
 from .passages import Passage, sentence_spans
 from .questions import (
     ATTRIBUTION,
@@ -77,6 +77,13 @@ MIN_WORD_FORM_LENGTH = 4
 # NATO?" is still refused: NATO's promise that Ukraine will "one day become a member" holds half
 # of it.
 NAMELESS_MIN_COVERAGE = 0.7
+
+
+# Members type in lowercase ("when did finland join nato"): the rules on names read such a
+# question as the corpus would write it (``Engine._as_the_corpus_writes``). One word, lowercase
+# letters with an optional possessive; a hyphenated word is left as typed.
+_LETTERS_WORD = re.compile(r"[^\W\d_]+(?:['’]s)?")
+MIN_UNKNOWN_NAME_LENGTH = 4
 
 
 @dataclass(frozen=True)
@@ -172,11 +179,12 @@ class Engine:
         requires of every passage, not the earlier question's."""
         started = time.perf_counter()
         top_k = self.options.top_k if top_k is None else top_k
-        words = self.query_words(question)
+        reading = self._as_the_corpus_writes(question)
+        words = self.query_words(reading)
         figure = bool(ASKS_FOR_A_FIGURE.search(question))
-        subject = subject_of(question, words) if read_subject else None
+        subject = subject_of(reading, words) if read_subject else None
         unknown = subject.unknown() if subject else None
-        lacking = self._name_the_corpus_lacks(question, words) if unknown is None else None
+        lacking = self._name_the_corpus_lacks(reading, words) if unknown is None else None
         named = subject.named_terms() if subject and unknown is None else frozenset()
         if unknown is None and words:
             hits, more = self._rank(question, words, top_k, source, offset, figure, named, lacking is not None)
@@ -185,6 +193,33 @@ class Engine:
         took_ms = (time.perf_counter() - started) * 1000.0
         reason = None if hits else self._no_match_reason(words, source, unknown, subject if named else None, lacking)
         return Answer(question, hits, took_ms, reason, more, tuple(words))
+
+    def _as_the_corpus_writes(self, question: str) -> str:
+        """The question with each word typed in lowercase cased as the corpus writes it, so the
+        rules on names read "when did finland join nato" as "when did Finland join NATO". A word
+        the corpus lacks takes the case of its closest spelling ("jonson": "Johnson"), and one
+        that is not everyday English either is a name the corpus lacks ("bakhmut"). Same length
+        as the question: words keep their places."""
+        recased = question
+        for token in self.analyzer.tokens(question):
+            word = question[token.start : token.end]
+            if not (word.islower() and _LETTERS_WORD.fullmatch(word)):
+                continue
+            case = self._usual_case(word, token.term)
+            written = word.upper() if case == IN_CAPITALS else word[:1].upper() + word[1:] if case == CAPITALISED else word
+            if len(written) == len(word):  # a letter whose capital is two ("ß") keeps its case
+                recased = recased[: token.start] + written + recased[token.end :]
+        return recased
+
+    def _usual_case(self, word: str, term: str) -> str | None:
+        if self.index.has_term(term):
+            return self.index.usual_case(term)
+        if is_common_word(word) or is_common_word(term):
+            return None
+        spellings = self.index.variants(term)
+        if spellings:
+            return self.index.usual_case(max(spellings, key=lambda variant: variant.similarity).term)
+        return CAPITALISED if len(word) >= MIN_UNKNOWN_NAME_LENGTH else None
 
     def query_words(self, question: str) -> list[QueryWord]:
         request = self._request_terms

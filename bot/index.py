@@ -44,6 +44,18 @@ _MAX_VARIANTS = 3
 # "colour"/"color", "organise"/"organize", "analyse"/"analyze", "centre"/"center",
 # "programme"/"program", "catalogue"/"catalog".
 _REGIONAL_SPELLINGS = (("enc", "ens"), ("our", "or"), ("is", "iz"), ("ys", "yz"), ("tr", "ter"), ("mm", "m"), ("ogu", "og"))
+# How the corpus writes a term inside its sentences ("Finland", "NATO"), read from the first few
+# passages that hold it, so it costs the same on any corpus. Most of them must agree: news
+# capitalises a common word in titles and names ("the Foreign Ministers' meeting").
+CAPITALISED = "capitalised"
+IN_CAPITALS = "capitals"
+_CASE_SAMPLE_PASSAGES = 16
+_CASE_AGREEMENT = 0.75
+_MAX_CACHED_CASES = 100_000
+_CASE_PREFIX = 3
+_LETTERS = re.compile(r"[^\W\d_]+(?:['’]s)?")
+_OPENING_MARKS = " \t\n\"'“‘([«"
+_SENTENCE_ENDS = ".!?:;"
 
 
 class LuceneIdfBM25(BM25Okapi):
@@ -200,6 +212,7 @@ class SearchIndex:
         # The vocabulary is sorted, so this is too.
         self._sorted_terms = [t for t in self.postings.terms if len(t) >= _MIN_VARIANT_CHARS and t.isalpha()]
         self._terms_by_key, self._keys_by_shape, self._keys_by_skeleton = spelling_tables(self._sorted_terms)
+        self._cases: dict[str, str | None] = {}  # term -> how the corpus writes it, as read so far
 
     @property
     def size(self) -> int:
@@ -323,6 +336,44 @@ class SearchIndex:
         letters to be a variant but the same name."""
         return len(term) >= _MIN_VARIANT_CHARS and term.isalpha() and skeleton(spelling_key(term)) in self._keys_by_skeleton
 
+    def usual_case(self, term: str) -> str | None:
+        """How the corpus writes ``term`` inside sentences when it nearly always writes it one
+        way: CAPITALISED (a name: "Finland"), IN_CAPITALS (an acronym: "NATO"); None when it
+        writes it in lowercase, either way, or not at all."""
+        if term in self._cases:
+            return self._cases[term]
+        case = self._read_usual_case(term)
+        if len(self._cases) >= _MAX_CACHED_CASES:
+            self._cases.clear()
+        self._cases[term] = case
+        return case
+
+    def _read_usual_case(self, term: str) -> str | None:
+        term_id = self.postings.term_ids.get(term)
+        if term_id is None:
+            return None
+        start = int(self.postings.offsets[term_id])
+        end = min(int(self.postings.offsets[term_id + 1]), start + _CASE_SAMPLE_PASSAGES)
+        # A term opens the words it comes from ("ukrain": "Ukraine", "Ukrainian"), so only the
+        # words that open with its first letters are analysed, not whole passages.
+        opening = re.compile(rf"(?<![^\W\d_]){re.escape(term[:_CASE_PREFIX])}", re.IGNORECASE)
+        cases: Counter[str | None] = Counter()
+        for position in self.postings.doc_ids[start:end]:
+            text = self.passages[int(position)].text
+            for found in opening.finditer(text):
+                word = _LETTERS.match(text, found.start())
+                # A sentence's first word is capitalised whatever it is.
+                if word and term in self.analyzer.analyze(word.group()) and not _opens_a_sentence(text, found.start()):
+                    cases[word_case(word.group())] += 1
+        written = sum(cases.values())
+        if not written:
+            return None
+        if cases[IN_CAPITALS] >= _CASE_AGREEMENT * written:
+            return IN_CAPITALS
+        if cases[IN_CAPITALS] + cases[CAPITALISED] >= _CASE_AGREEMENT * written:
+            return CAPITALISED
+        return None
+
     def _keys_of_shape(self, key: str, limit: int) -> list[str]:
         """Spelling keys with the same first letter whose length is within ``limit`` of ``key``'s
         (any other key is further than ``limit`` edits away by length alone)."""
@@ -355,6 +406,19 @@ class SearchIndex:
         if self.forward is not None:
             return set(self.forward.terms_of(position))
         return set(self.analyzer.analyze(self.passages[position].text))
+
+
+def word_case(word: str) -> str | None:
+    """IN_CAPITALS ("NATO", "EU's"), CAPITALISED ("Finland", "Russia-Ukraine") or None (lowercase)."""
+    letters = [character for character in re.sub(r"['’]s$", "", word) if character.isalpha()]
+    if len(letters) > 1 and all(letter.isupper() for letter in letters):
+        return IN_CAPITALS
+    return CAPITALISED if letters and letters[0].isupper() else None
+
+
+def _opens_a_sentence(text: str, start: int) -> bool:
+    before = text[:start].rstrip(_OPENING_MARKS)
+    return not before or before[-1] in _SENTENCE_ENDS
 
 
 def _source_ranges(passages: Sequence[Passage]) -> dict[str, tuple[int, int]]:

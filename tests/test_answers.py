@@ -150,6 +150,25 @@ def test_a_question_about_a_name_is_answered_only_from_passages_that_mention_it(
     assert answer.no_match_reason == f"no passage that mentions “{subject}” matches enough of the question"
 
 
+def test_a_question_typed_in_lowercase_reads_names_as_the_corpus_writes_them(engine):
+    # "finland" and "nato" are the articles' "Finland" and "NATO": refused as the question with
+    # capitals is, the reason naming Finland as the corpus writes it.
+    answer = engine.ask("when did finland officially become a member of nato")
+    assert answer.hits == ()
+    assert answer.no_match_reason == "no passage that mentions “Finland” matches enough of the question"
+    # A word neither in the corpus nor everyday English is a name the corpus lacks.
+    answer = engine.ask("what was decided about ukraine at the nato summit in vilnius")
+    assert answer.hits == ()
+    assert answer.no_match_reason == "the corpus never mentions “Vilnius”, and no passage matches most of the question"
+    # A word the corpus lacks takes the case of its closest spelling ("jonson": "Johnson"), so
+    # "boris jonson" is one name that the corpus has a word of, as with capitals.
+    assert_quoted_first(engine, "what did pm boris jonson say the uk firmly opposes", "004_", "firmly opposed")
+    # The question stays as asked.
+    answer = engine.ask("what was the point of jake sullivan's secret trip to kyiv")
+    assert answer.question == "what was the point of jake sullivan's secret trip to kyiv"
+    assert answer.hits[0].source.startswith("002_")
+
+
 @pytest.mark.parametrize(
     "question, name",
     [

@@ -9,7 +9,16 @@ from hypothesis import given, strategies as st
 from rank_bm25 import BM25Okapi
 
 from bot.analyzer import Analyzer
-from bot.index import LuceneIdfBM25, SearchIndex, regional_spellings, spelling_key, spelling_keys
+from bot.index import (
+    CAPITALISED,
+    IN_CAPITALS,
+    LuceneIdfBM25,
+    SearchIndex,
+    regional_spellings,
+    spelling_key,
+    spelling_keys,
+    word_case,
+)
 from bot.passages import Passage
 from bot.postings import Postings, top_positions
 
@@ -98,6 +107,33 @@ def test_a_name_transliterated_with_the_same_consonants_is_recognised(seeds_buil
     assert index.has_consonants_of("kharkiv")  # "Kharkov"
     assert not index.has_consonants_of("vilnius")
     assert not index.has_consonants_of("f16")
+
+
+def test_the_index_knows_how_the_corpus_writes_a_term(seeds_built):
+    index = seeds_built.engine.index
+    assert index.usual_case("finland") == CAPITALISED
+    assert index.usual_case("american") == CAPITALISED  # "American", "Americans"
+    assert index.usual_case("nato") == IN_CAPITALS
+    assert index.usual_case("soldier") is None
+    assert index.usual_case("vilnius") is None  # not in the corpus
+
+
+def test_a_sentence_s_first_word_says_nothing_of_how_a_term_is_written():
+    analyzer = Analyzer()
+    index = SearchIndex(
+        passages_from(["Tanks rolled in. The tanks stopped. tanks again", "He said: \"Tanks are coming.\" Rain fell."]),
+        analyzer,
+    )
+    assert index.usual_case("tank") is None
+    names = SearchIndex(passages_from(["Troops left Kherson. They say Kherson fell, and Kherson is calm."]), analyzer)
+    assert names.usual_case("kherson") == CAPITALISED
+
+
+def test_word_case():
+    assert word_case("NATO") == word_case("EU's") == IN_CAPITALS
+    assert word_case("Finland") == word_case("Russia-Ukraine") == word_case("Zelensky's") == CAPITALISED
+    assert word_case("tanks") is word_case("iPhone") is None
+    assert word_case("A") == CAPITALISED  # one capital letter is not an acronym
 
 
 def test_known_everyday_words_only_reach_vowel_variants(seeds_built):
