@@ -14,7 +14,7 @@ from functools import cached_property
 
 from . import semantic
 from .analyzer import Analyzer, Token, word_parts
-from .index import CAPITALISED, IN_CAPITALS, SearchIndex, is_common_word, is_word_form
+from .index import CAPITALISED, SearchIndex, in_case, is_common_word, is_word_form
 from .passages import Passage, sentence_spans
 from .questions import (
     ATTRIBUTION,
@@ -205,8 +205,7 @@ class Engine:
             word = question[token.start : token.end]
             if not (word.islower() and _LETTERS_WORD.fullmatch(word)):
                 continue
-            case = self._usual_case(word, token.term)
-            written = word.upper() if case == IN_CAPITALS else word[:1].upper() + word[1:] if case == CAPITALISED else word
+            written = in_case(word, self._usual_case(word, token.term))
             if len(written) == len(word):  # a letter whose capital is two ("ß") keeps its case
                 recased = recased[: token.start] + written + recased[token.end :]
         return recased
@@ -244,16 +243,17 @@ class Engine:
     def _name_the_corpus_lacks(self, question: str, words: list[QueryWord]) -> str | None:
         """A name the question capitalises (mid-sentence) that the corpus has no word of, as
         written ("Vilnius"); None when it has a word of every such name."""
-        # Wherever else a question names something the corpus has no word for ("What was decided about
-        # Ukraine at the NATO summit in *Vilnius*?", "What is the situation at the *Zaporizhzhia*
-        # nuclear power plant?"), a passage that matches a few of its rare other words (NATO summit;
-        # nuclear power) answers another question: it must hold most of the question's weight
-        # (``min_coverage``), not only enough rare words (``min_match``). Most of it still answers: "How
-        # many F-35 pilots will the US send to *Britain*?" (the articles say "UK"). Only names count,
-        # capitalised mid-sentence: a name of several words is known when any of them is ("White
-        # House"); acronyms and titles are let be, as for the subject; so is a name the corpus spells
-        # with the same consonants ("Dnipro": "Dnieper"); and a question that capitalises most of its
-        # words (Title Case) names nothing by it.
+        # Wherever else a question names something the corpus has no word for ("What was decided
+        # about Ukraine at the NATO summit in *Vilnius*?", "What is the situation at the
+        # *Zaporizhzhia* nuclear power plant?"), a passage that matches a few of its rare other
+        # words (NATO summit; nuclear power) answers another question: it must hold most of the
+        # question's weight (``min_coverage``), not only enough rare words (``min_match``). Most
+        # of it still answers: "How many F-35 pilots will the US send to *Britain*?" (the
+        # articles say "UK"). Only names count, capitalised mid-sentence: a name of several words
+        # is known when any of them is ("White House"); acronyms and titles are let be, as for
+        # the subject; so is a name the corpus spells with the same consonants ("Dnipro":
+        # "Dnieper"); and a question that capitalises most of its words (Title Case) names
+        # nothing by it.
         by_written: dict[str, list[QueryWord]] = {}
         for word in words:
             by_written.setdefault(word.written, []).append(word)
@@ -442,7 +442,6 @@ class Engine:
         return "no passage matches enough of the question"
 
 
-
 def _names(terms: set[str], named: frozenset[str]) -> bool:
     """Whether a passage's terms name the subject: one of its terms, or a form of one
     ("belarus" for "belarusian")."""
@@ -454,7 +453,6 @@ def _names(terms: set[str], named: frozenset[str]) -> bool:
         for term in terms
         if min(len(term), len(name)) >= MIN_WORD_FORM_LENGTH
     )
-
 
 
 def term_weights(words: list[QueryWord]) -> dict[str, float]:

@@ -416,6 +416,15 @@ def word_case(word: str) -> str | None:
     return CAPITALISED if letters and letters[0].isupper() else None
 
 
+def in_case(word: str, case: str | None) -> str:
+    """``word`` written IN_CAPITALS, CAPITALISED, or as it is (None)."""
+    if case == IN_CAPITALS:
+        return word.upper()
+    if case == CAPITALISED:
+        return word[:1].upper() + word[1:]
+    return word
+
+
 def _opens_a_sentence(text: str, start: int) -> bool:
     before = text[:start].rstrip(_OPENING_MARKS)
     return not before or before[-1] in _SENTENCE_ENDS

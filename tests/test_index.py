@@ -14,6 +14,7 @@ from bot.index import (
     IN_CAPITALS,
     LuceneIdfBM25,
     SearchIndex,
+    in_case,
     regional_spellings,
     spelling_key,
     spelling_keys,
@@ -134,6 +135,9 @@ def test_word_case():
     assert word_case("Finland") == word_case("Russia-Ukraine") == word_case("Zelensky's") == CAPITALISED
     assert word_case("tanks") is word_case("iPhone") is None
     assert word_case("A") == CAPITALISED  # one capital letter is not an acronym
+    assert in_case("nato", IN_CAPITALS) == "NATO"
+    assert in_case("sullivan's", CAPITALISED) == "Sullivan's"
+    assert in_case("tanks", None) == "tanks"
 
 
 def test_known_everyday_words_only_reach_vowel_variants(seeds_built):
