@@ -25,6 +25,7 @@ from .questions import (
     as_written,
     attribution_spans,
     capitalised_names,
+    cases_its_names,
     subject_of,
 )
 
@@ -199,7 +200,10 @@ class Engine:
         rules on names read "when did finland join nato" as "when did Finland join NATO". A word
         the corpus lacks takes the case of its closest spelling ("jonson": "Johnson"), and one
         that is not everyday English either is a name the corpus lacks ("bakhmut"). Same length
-        as the question: words keep their places."""
+        as the question: words keep their places. A question that capitalises a name is read
+        as typed: its writer cases names (and reading each word costs a lookup)."""
+        if cases_its_names(question):
+            return question
         recased = question
         for token in self.analyzer.tokens(question):
             word = question[token.start : token.end]

@@ -146,6 +146,13 @@ def capitalised_names(question: str) -> list[list[str]]:
     return names
 
 
+def cases_its_names(question: str) -> bool:
+    """Whether a question capitalises a name mid-sentence ("…stationed in Belarus?"): its writer
+    cases names, so a word left in lowercase is not one. Acronyms say nothing of it: "NATO" is
+    typed in capitals by members who type everything else in lowercase."""
+    return any(not word.isupper() for name in capitalised_names(question) for word in name)
+
+
 def _follows_a_preposition(question: str, found: re.Match[str] | None) -> bool:
     before = question[: found.start()].split() if found else []
     return bool(before) and before[-1].casefold() in PREPOSITIONS

@@ -6,7 +6,7 @@ import pytest
 
 from bot.answers import ASKS_FOR_A_FIGURE
 from bot.evaluation import fold
-from bot.questions import capitalised_names
+from bot.questions import capitalised_names, cases_its_names
 from tests.conftest import build_from
 
 
@@ -163,6 +163,9 @@ def test_a_question_typed_in_lowercase_reads_names_as_the_corpus_writes_them(eng
     # A word the corpus lacks takes the case of its closest spelling ("jonson": "Johnson"), so
     # "boris jonson" is one name that the corpus has a word of, as with capitals.
     assert_quoted_first(engine, "what did pm boris jonson say the uk firmly opposes", "004_", "firmly opposed")
+    # A question that capitalises a name mid-sentence is read as typed: its writer cases names.
+    assert not cases_its_names("when did finland officially become a NATO member")
+    assert cases_its_names("how many tanks did Germany send to ukraine")
     # The question stays as asked.
     answer = engine.ask("what was the point of jake sullivan's secret trip to kyiv")
     assert answer.question == "what was the point of jake sullivan's secret trip to kyiv"
