@@ -14,7 +14,7 @@ from functools import cached_property
 
 from . import semantic
 from .analyzer import Analyzer, Token, word_parts
-from .index import CAPITALISED, SearchIndex, in_case, is_common_word, is_word_form
+from .index import CAPITALISED, WORD_OF_LETTERS, SearchIndex, in_case, is_common_word, is_word_form
 from .passages import Passage, sentence_spans
 from .questions import (
     ATTRIBUTION,
@@ -81,9 +81,8 @@ NAMELESS_MIN_COVERAGE = 0.7
 
 
 # Members type in lowercase ("when did finland join nato"): the rules on names read such a
-# question as the corpus would write it (``Engine._as_the_corpus_writes``). One word, lowercase
-# letters with an optional possessive; a hyphenated word is left as typed.
-_LETTERS_WORD = re.compile(r"[^\W\d_]+(?:['’]s)?")
+# question as the corpus would write it (``Engine._as_the_corpus_writes``), word by word; a
+# hyphenated word is left as typed.
 MIN_UNKNOWN_NAME_LENGTH = 4
 
 
@@ -207,7 +206,7 @@ class Engine:
         recased = question
         for token in self.analyzer.tokens(question):
             word = question[token.start : token.end]
-            if not (word.islower() and _LETTERS_WORD.fullmatch(word)):
+            if not (word.islower() and WORD_OF_LETTERS.fullmatch(word)):
                 continue
             written = in_case(word, self._usual_case(word, token.term))
             if len(written) == len(word):  # a letter whose capital is two ("ß") keeps its case

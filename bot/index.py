@@ -53,7 +53,8 @@ _CASE_SAMPLE_PASSAGES = 16
 _CASE_AGREEMENT = 0.75
 _MAX_CACHED_CASES = 100_000
 _CASE_PREFIX = 3
-_LETTERS = re.compile(r"[^\W\d_]+(?:['’]s)?")
+# One word of letters, with a possessive: "Finland", "sullivan's".
+WORD_OF_LETTERS = re.compile(r"[^\W\d_]+(?:['’]s)?")
 _OPENING_MARKS = " \t\n\"'“‘([«"
 _SENTENCE_ENDS = ".!?:;"
 
@@ -361,7 +362,7 @@ class SearchIndex:
         for position in self.postings.doc_ids[start:end]:
             text = self.passages[int(position)].text
             for found in opening.finditer(text):
-                word = _LETTERS.match(text, found.start())
+                word = WORD_OF_LETTERS.match(text, found.start())
                 # A sentence's first word is capitalised whatever it is.
                 if word and term in self.analyzer.analyze(word.group()) and not _opens_a_sentence(text, found.start()):
                     cases[word_case(word.group())] += 1
