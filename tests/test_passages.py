@@ -172,6 +172,7 @@ def reference_passages(document: Document, max_tokens: int) -> list[Passage]:
             done.extend(Passage(document.source, piece.first_line, piece.last_line, piece.text) for piece in pieces)
         paragraphs, tokens = [], 0
 
+    only_a_heading = False  # the passage so far is a heading alone: what follows stays with it
     for paragraph in document.paragraphs:
         sentences: list[Sentence] = []
         for sentence in paragraph_sentences(paragraph):
@@ -179,13 +180,18 @@ def reference_passages(document: Document, max_tokens: int) -> list[Passage]:
             sentences.extend([sentence] if fits else split_long_sentence(sentence, max_tokens - 1))
         if not sentences:
             continue
+        heading = paragraph[0].number in document.headings
+        if heading:  # a heading opens a passage
+            flush()
+        after_a_heading, only_a_heading = only_a_heading, heading and not paragraphs
         costs = [token_count(s.text) + 1 for s in sentences]
         if sum(costs) <= max_tokens - tokens:
             paragraphs.append(sentences)
             tokens += sum(costs)
             continue
-        flush()
-        if sum(costs) <= max_tokens:
+        if not after_a_heading:
+            flush()
+        if not after_a_heading and sum(costs) <= max_tokens:
             paragraphs.append(sentences)
             tokens = sum(costs)
             continue
