@@ -271,6 +271,12 @@ class SearchIndex:
         passages = None if source is None else self.source_range(source)
         return self._top_k.search(query, k, passages)
 
+    def source_of(self, position: int) -> str:
+        """The file of the passage at ``position`` (without decoding a stored passage's text)."""
+        if isinstance(self.passages, PassageStore):
+            return self.passages.source_of(position)
+        return self.passages[position].source
+
     def source_range(self, source: str) -> tuple[int, int]:
         """Passages of one file are contiguous: their [start, end) positions ((0, 0) if unknown)."""
         if self._source_ranges is None:

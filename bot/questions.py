@@ -129,19 +129,38 @@ def capitalised_names(question: str) -> list[list[str]]:
     """The runs of capitalised words a question writes mid-sentence, each word as written
     ("...at the NATO summit in Vilnius?" → [["NATO"], ["Vilnius"]]); none in a question that
     capitalises most of its words."""
+    return [words for _, words in _name_runs(question)]
+
+
+def names_asked_about(question: str) -> list[list[str]]:
+    """The names a question asks about, which its answer names too: its capitalised names but
+    for acronyms and titles (articles write "the United States" for "the US", and "General"
+    without the name or the name without it), and for whose claim it asks about ("…according
+    to *the New York Times*?": the passage holding the claim seldom names its source)."""
+    attributions = attribution_spans(question)
+    return [
+        words
+        for start, words in _name_runs(question)
+        if not any(word.isupper() or word.casefold() in TITLES for word in words)
+        and not any(begin <= start < end for begin, end in attributions)
+    ]
+
+
+def _name_runs(question: str) -> list[tuple[int, list[str]]]:
+    """``capitalised_names`` with where each name starts in the question."""
     found = list(_LETTERS_WORD.finditer(question))
     capitalised = [match for match in found if match.group()[0].isupper()]
     if len(found) >= 3 and len(capitalised) >= MOSTLY_CAPITALISED * len(found):
         return []
-    names: list[list[str]] = []
+    names: list[tuple[int, list[str]]] = []
     previous_end = 0
     for match in capitalised:
         if _SENTENCE_OPENING.search(question, 0, match.start()):
             continue
         if names and not question[previous_end : match.start()].strip():
-            names[-1].append(match.group())  # only spaces between: one name ("Nord Stream")
+            names[-1][1].append(match.group())  # only spaces between: one name ("Nord Stream")
         else:
-            names.append([match.group()])
+            names.append((match.start(), [match.group()]))
         previous_end = match.end()
     return names
 

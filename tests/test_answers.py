@@ -6,7 +6,7 @@ import pytest
 
 from bot.answers import ASKS_FOR_A_FIGURE
 from bot.evaluation import fold
-from bot.questions import capitalised_names, cases_its_names
+from bot.questions import capitalised_names, cases_its_names, names_asked_about
 from tests.conftest import build_from
 
 
@@ -244,6 +244,41 @@ def test_a_named_subject_is_mentioned_by_any_word_or_form_of_its_name(engine):
     # A name after a preposition places what is asked about rather than names it: the passage on
     # the village says "Belarusian rockets" and "70 kilometers", never Kyiv.
     assert_quoted_first(engine, "How far from Kyiv was the village Belarus bombed?", "001_", "70 kilometers")
+
+
+def test_the_names_a_question_asks_about_leave_out_acronyms_titles_and_sources():
+    assert names_asked_about("How many were killed in the missile explosion in Poland?") == [["Poland"]]
+    # Articles write "the United States" for "the US", and a title without its name.
+    assert names_asked_about("Did the US army send Gen Milley to talk with the commander in Kiev?") == [["Kiev"]]
+    # Whose claim it is: the passage that holds the claim seldom names its source.
+    assert names_asked_about("How much did NATO give Ukraine, according to the New York Times?") == [["Ukraine"]]
+
+
+def test_a_passage_that_names_what_the_question_asks_about_comes_first(engine):
+    # A Kiev strike "killing 2 people" holds "missiles" three times and "explosion", but never
+    # Poland: it comes second.
+    answer = engine.ask("how many were killed in the missile explosion in poland")
+    assert answer.hits[0].source.startswith("002_") and "fell into Poland" in answer.hits[0].text
+    assert any("killing 2 people" in hit.text for hit in answer.hits[1:])
+
+
+def test_a_name_in_the_passage_before_counts_for_the_one_that_goes_on_about_it(tmp_path):
+    # News names a body once, then writes "the system": the passage that answers is the second.
+    (tmp_path / "crash.txt").write_text(
+        "Thousands of civil servants at the Department of Work and Pensions were offline last week "
+        "when its computer network crashed.\n\n"
+        "Consultants from EDS, the computer firm which manages the system, worked for days to fix "
+        "the crash while staff went back to phone and fax.",
+        encoding="utf-8",
+    )
+    (tmp_path / "jobs.txt").write_text(
+        "At the Department for Work and Pensions, 30,000 jobs are to go, and its computer system "
+        "will be managed by fewer staff.",
+        encoding="utf-8",
+    )
+    engine = build_from(tmp_path, passage_tokens=40).engine
+    hit = top(engine, "Which computer firm manages the Department of Work and Pensions system that crashed?")
+    assert hit.source == "crash.txt" and "EDS" in hit.text
 
 
 def test_the_subject_of_a_question_is_read_past_its_answer_kind_and_titles(engine):

@@ -19,7 +19,13 @@ from bot.cli import main as cli_main
 from bot.config import EngineSettings
 from tests.conftest import SEEDS
 
-QUESTIONS = ["How many cruise missiles did Russia launch?", "penguins in Antarctica", "Who is Stoltenberg?"]
+QUESTIONS = [
+    "How many cruise missiles did Russia launch?",
+    "penguins in Antarctica",
+    "Who is Stoltenberg?",
+    # Ranked by which passages (or the ones before them) name Poland: files are looked up.
+    "How many were killed in the missile explosion in Poland?",
+]
 
 
 def corpus_copy(tmp_path: Path) -> Path:
@@ -59,7 +65,7 @@ def test_a_restart_loads_the_cache_and_answers_the_same(tmp_path):
     warm = build(folder, cache)
     assert (warm.report.cache, warm.report.files_read) == ("hit", 0)
     assert snapshot(warm) == snapshot(cold) == snapshot(build(folder, None))
-    assert answers(warm) == answers(cold)
+    assert answers(warm) == answers(cold) == answers(build(folder, None))
 
 
 def test_a_changed_file_is_read_again_and_only_it(tmp_path):
