@@ -281,10 +281,14 @@ def test_a_name_in_the_passage_before_counts_for_the_one_that_goes_on_about_it(t
     assert hit.source == "crash.txt" and "EDS" in hit.text
 
 
-def test_the_subject_of_a_question_is_read_past_its_answer_kind_and_titles(engine):
+def test_the_subject_of_a_question_is_read_past_its_answer_kind_titles_and_prepositions(engine):
     # "how far", "what kind of", "Gen": the subject is the word after them.
     assert_quoted_first(engine, "how far from the capital is the village belarus bombed", "001_", "70 kilometers")
     assert_quoted_first(engine, "what did Gen Milley do to nudge ukraine toward talks with russia", "002_", "Mark Mili")
+    # Nor is a preposition the stopword list lacks: "along" is not what is asked about.
+    assert_quoted_first(
+        engine, "How far along are Russia and Belarus in their plan to integrate?", "004_", "nearly half of the national"
+    )
     # An adjective the corpus lacks says which source (the article's is "unnamed"): the source
     # is the subject.
     assert_quoted_first(
