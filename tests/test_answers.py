@@ -285,6 +285,13 @@ def test_the_subject_of_a_question_is_read_past_its_answer_kind_titles_and_prepo
     # "how far", "what kind of", "Gen": the subject is the word after them.
     assert_quoted_first(engine, "how far from the capital is the village belarus bombed", "001_", "70 kilometers")
     assert_quoted_first(engine, "what did Gen Milley do to nudge ukraine toward talks with russia", "002_", "Mark Mili")
+    # The articles never write "conditions": Zelensky will talk "only if Russia agreed to…".
+    assert_quoted_first(
+        engine,
+        "What conditions did Zelensky set before he would agree to talks with Russia?",
+        "002_",
+        "only if Russia agreed to compensate Ukraine",
+    )
     # Nor is a preposition the stopword list lacks: "along" is not what is asked about.
     assert_quoted_first(
         engine, "How far along are Russia and Belarus in their plan to integrate?", "004_", "nearly half of the national"
