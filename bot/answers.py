@@ -20,6 +20,7 @@ from .questions import (
     ATTRIBUTION,
     ATTRIBUTION_WEIGHT,
     TITLES,
+    THE_CORPUS_ITSELF,
     QueryWord,
     Subject,
     as_written,
@@ -246,8 +247,11 @@ class Engine:
             if self._joined_form_the_corpus_lacks(tokens, position):
                 continue
             word = question[token.start : token.end]
+            attributed = any(start <= token.start < end for start, end in attributions)
+            if attributed and word.casefold() in THE_CORPUS_ITSELF:
+                continue
             read.setdefault(token.term, (word, self._part_read(word, token.term)))
-            if not any(start <= token.start < end for start, end in attributions):
+            if not attributed:
                 claimed.add(token.term)
         return [
             self._query_word(term, word, part, 1.0 if term in claimed else ATTRIBUTION_WEIGHT)

@@ -22,6 +22,10 @@ from .tagging import noun_after_adjective
 # billion worth of weaponry"), so the passage holding the claim may not name it.
 ATTRIBUTION = re.compile(r"according\s+to\b", re.IGNORECASE)
 ATTRIBUTION_WEIGHT = 0.5
+# "…according to *the article*", "…to *the writer*" names the corpus itself, whose claim every
+# passage is: not searched at all ("writer", which the articles never use, counted as a word of
+# the question they lack).
+THE_CORPUS_ITSELF = frozenset("article articles writer writers author authors piece text story op-ed".split())
 _CLAUSE_END = re.compile(r"[,.;:?!]")
 # A question that opens with its question word names what it asks about next: "Who *replaced*
 # Zaluzhny…", "How many *Leopard* tanks…", "What is the *range* of the Iskander-M?". When the

@@ -367,6 +367,11 @@ def test_according_to_says_whose_claim_not_what_about(engine):
     assert_quoted_first(engine, question, "003_", "about $40 billion worth of weaponry")
     weights = {word.written: word.importance / engine.index.idf(word.term) for word in engine.ask(question).words}
     assert weights["York"] == weights["report"] == 0.5 and weights["weaponry"] == weights["Ukraine"] == 1.0
+    # "According to the writer" names the corpus itself: not searched ("writer" is a word the
+    # articles lack, which counted against the passage that answers).
+    asked = engine.ask("who suffers most when there's fighting, according to the writer")
+    assert asked.terms == ("suffer", "fight")
+    assert any("ordinary people who are most affected" in hit.text for hit in asked.hits)
 
 
 def test_article_is_a_subject_not_a_request(engine):
