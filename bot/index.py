@@ -55,7 +55,6 @@ _MAX_CACHED_CASES = 100_000
 _CASE_PREFIX = 3
 # One word of letters, with a possessive: "Finland", "sullivan's".
 WORD_OF_LETTERS = re.compile(r"[^\W\d_]+(?:['’]s)?")
-_OPENING_MARKS = " \t\n\"'“‘([«"
 _SENTENCE_ENDS = ".!?:;"
 
 
@@ -370,7 +369,7 @@ class SearchIndex:
             for found in opening.finditer(text):
                 word = WORD_OF_LETTERS.match(text, found.start())
                 # A sentence's first word is capitalised whatever it is.
-                if word and term in self.analyzer.analyze(word.group()) and not _opens_a_sentence(text, found.start()):
+                if word and term in self.analyzer.analyze(word.group()) and not opens_a_sentence(text, found.start()):
                     cases[word_case(word.group())] += 1
         written = sum(cases.values())
         if not written:
@@ -432,9 +431,14 @@ def in_case(word: str, case: str | None) -> str:
     return word
 
 
-def _opens_a_sentence(text: str, start: int) -> bool:
-    before = text[:start].rstrip(_OPENING_MARKS)
-    return not before or before[-1] in _SENTENCE_ENDS
+def opens_a_sentence(text: str, start: int) -> bool:
+    """Whether the word at ``start`` is the first of a sentence, whatever marks stand before it
+    (quotes, brackets, a list's dash: `listeners." Saumil`, `- What`): a capital there says
+    nothing of the word. Articles and questions alike are read so."""
+    position = start
+    while position and not text[position - 1].isalnum() and text[position - 1] not in _SENTENCE_ENDS:
+        position -= 1
+    return position == 0 or text[position - 1] in _SENTENCE_ENDS
 
 
 def _source_ranges(passages: Sequence[Passage]) -> dict[str, tuple[int, int]]:

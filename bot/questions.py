@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .index import is_common_word
+from .index import is_common_word, opens_a_sentence
 from .tagging import noun_after_adjective
 
 # "According to the author/the New York Times…" says whose claim a question is about, not what
@@ -58,7 +58,6 @@ PREPOSITIONS = frozenset(
 # Title Case (most of its words capitalised) names nothing by its capitals.
 MOSTLY_CAPITALISED = 0.6
 _LETTERS_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_SENTENCE_OPENING = re.compile(r"(?:^|[.?!:;]\s)[\W_]*$")
 
 
 @dataclass(frozen=True)
@@ -162,7 +161,7 @@ def _name_runs(question: str) -> list[tuple[int, list[str]]]:
     names: list[tuple[int, list[str]]] = []
     previous_end = 0
     for match in capitalised:
-        if _SENTENCE_OPENING.search(question, 0, match.start()):
+        if opens_a_sentence(question, match.start()):
             continue
         if names and not question[previous_end : match.start()].strip():
             names[-1][1].append(match.group())  # only spaces between: one name ("Nord Stream")

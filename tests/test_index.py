@@ -15,6 +15,7 @@ from bot.index import (
     LuceneIdfBM25,
     SearchIndex,
     in_case,
+    opens_a_sentence,
     regional_spellings,
     spelling_key,
     spelling_keys,
@@ -128,6 +129,16 @@ def test_a_sentence_s_first_word_says_nothing_of_how_a_term_is_written():
     assert index.usual_case("tank") is None
     names = SearchIndex(passages_from(["Troops left Kherson. They say Kherson fell, and Kherson is calm."]), analyzer)
     assert names.usual_case("kherson") == CAPITALISED
+
+
+def test_a_sentence_opens_after_its_end_whatever_marks_stand_between():
+    text = 'Kherson fell. "Troops left," listeners." Saumil said - Kiev (Kyiv) - and more'
+    opening = [word for word in text.split() if opens_a_sentence(text, text.index(word))]
+    assert opening == ["Kherson", '"Troops', 'Saumil']
+    # A question is read the same way: a list's dash or bold marks open it.
+    assert opens_a_sentence("- What did Zelensky say?", 2)
+    assert opens_a_sentence("**What** did he say?", 2)
+    assert not opens_a_sentence("What did Biden, Zelensky say?", 15)
 
 
 def test_word_case():
