@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
+
 from . import semantic
 from .analyzer import Analyzer, Token, word_parts
 from .index import CAPITALISED, WORD_OF_LETTERS, SearchIndex, in_case, is_common_word, is_word_form
@@ -437,19 +439,19 @@ class Engine:
         best = _best_sentence(passage.text, tokens, words)
         return Hit(passage, score, match, coverage, highlights, best, frozenset(t.term for t in tokens))
 
-    def _names_held_first(self, scored: list[tuple[int, float]], names: list[frozenset[str]]) -> list[tuple[int, float]]:
-        """Each score × MISSING_NAME_FACTOR per name the passage (or the one before it) never
-        names, best first."""
-        scored = [
-            (position, score * MISSING_NAME_FACTOR ** self._names_missing(position, names)) for position, score in scored
-        ]
-        return _best_first(scored)
-
-    def _names_missing(self, position: int, names: list[frozenset[str]]) -> int:
-        terms = self.index.terms_of(position)
-        if position > 0 and self.index.source_of(position - 1) == self.index.source_of(position):
-            terms |= self.index.terms_of(position - 1)
-        return sum(1 for name in names if name.isdisjoint(terms))
+    def _names_held_first(
+        self, scored: list[tuple[int, float]], names: list[frozenset[str]]
+    ) -> list[tuple[int, float]]:
+        """Each score × MISSING_NAME_FACTOR per name the passage (or the one before it in its
+        file) never names, best first."""
+        positions = [position for position, _ in scored]
+        here = np.array(positions, dtype=np.int64)
+        before = np.array([p - 1 if self.index.follows_in_its_file(p) else p for p in positions], dtype=np.int64)
+        missing = np.zeros(len(positions), dtype=np.int64)
+        for name in names:
+            missing += ~(self.index.holding(name, here) | self.index.holding(name, before))
+        factors = MISSING_NAME_FACTOR ** missing
+        return _best_first([(position, score * float(factor)) for (position, score), factor in zip(scored, factors)])
 
     def _by_meaning(self, question: str, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """The first SEMANTIC_POOL passages re-ranked by BM25 score × (1 + weight × cosine to

@@ -276,6 +276,20 @@ class SearchIndex:
             return self.passages.source_of(position)
         return self.passages[position].source
 
+    def follows_in_its_file(self, position: int) -> bool:
+        """Whether the passage before ``position`` is of the same file."""
+        return self.source_range(self.source_of(position))[0] < position
+
+    def holding(self, terms: Iterable[str], positions: np.ndarray) -> np.ndarray:
+        """Which passages at ``positions`` hold any of ``terms`` (looked up in the postings, so
+        no passage's terms are read)."""
+        held = np.zeros(len(positions), dtype=bool)
+        for term in terms:
+            term_id = self.postings.term_ids.get(term)
+            if term_id is not None:
+                held |= self.postings.holds(term_id, positions)
+        return held
+
     def source_range(self, source: str) -> tuple[int, int]:
         """Passages of one file are contiguous: their [start, end) positions ((0, 0) if unknown)."""
         if self._source_ranges is None:

@@ -58,6 +58,14 @@ class Postings:
         scores[ids] += np.float32(weight) * self.weights[start:end]
         return ids
 
+    def holds(self, term_id: int, passages: np.ndarray) -> np.ndarray:
+        """Which of ``passages`` hold the term: a binary search in its (ascending) postings."""
+        ids = self.doc_ids[self.offsets[term_id] : self.offsets[term_id + 1]]
+        if ids.size == 0:
+            return np.zeros(len(passages), dtype=bool)
+        found = np.minimum(np.searchsorted(ids, passages), ids.size - 1)
+        return ids[found] == passages
+
     @classmethod
     def build(cls, passage_terms: Iterable[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "Postings":
         forward = ForwardIndex.from_terms(passage_terms)

@@ -131,6 +131,18 @@ def test_a_sentence_s_first_word_says_nothing_of_how_a_term_is_written():
     assert names.usual_case("kherson") == CAPITALISED
 
 
+def test_the_passages_holding_a_term_are_read_from_its_postings(seeds_built):
+    index = seeds_built.engine.index
+    positions = np.arange(index.size, dtype=np.int64)
+    for terms in (["poland"], ["kyiv", "kiev"], ["zerenski", "zelenski"], ["notaword"], []):
+        expected = [not index.terms_of(p).isdisjoint(terms) for p in range(index.size)]
+        assert index.holding(terms, positions).tolist() == expected
+    files = [index.source_of(p) for p in range(index.size)]
+    assert [index.follows_in_its_file(p) for p in range(index.size)] == [
+        p > 0 and files[p - 1] == files[p] for p in range(index.size)
+    ]
+
+
 def test_a_sentence_opens_after_its_end_whatever_marks_stand_between():
     text = 'Kherson fell. "Troops left," listeners." Saumil said - Kiev (Kyiv) - and more'
     opening = [word for word in text.split() if opens_a_sentence(text, text.index(word))]
