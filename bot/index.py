@@ -51,7 +51,7 @@ CAPITALISED = "capitalised"
 IN_CAPITALS = "capitals"
 _CASE_SAMPLE_PASSAGES = 16
 _CASE_AGREEMENT = 0.75
-_MAX_CACHED_CASES = 100_000
+_MAX_CACHED_LOOKUPS = 100_000
 _CASE_PREFIX = 3
 # One word of letters, with a possessive: "Finland", "sullivan's".
 WORD_OF_LETTERS = re.compile(r"[^\W\d_]+(?:['’]s)?")
@@ -213,6 +213,7 @@ class SearchIndex:
         self._sorted_terms = [t for t in self.postings.terms if len(t) >= _MIN_VARIANT_CHARS and t.isalpha()]
         self._terms_by_key, self._keys_by_shape, self._keys_by_skeleton = spelling_tables(self._sorted_terms)
         self._cases: dict[str, str | None] = {}  # term -> how the corpus writes it, as read so far
+        self._variants: dict[tuple[str, bool], tuple[Variant, ...]] = {}  # (term, everyday) -> its spellings
 
     @property
     def size(self) -> int:
@@ -309,6 +310,17 @@ class SearchIndex:
         articles spell one person three ways ("Zelensky", "Zerensky", "Zerenski"), and a member
         asking about one means them all. As far off as an unknown word may be, but only in its
         vowels or an l/r (``same_name_sounds``), and never a term that is an everyday word."""
+        # Members ask about the same names again and again; the search is the same each time.
+        key = (term, everyday)
+        found = self._variants.get(key)
+        if found is None:
+            found = tuple(self._spellings_of(term, everyday))
+            if len(self._variants) >= _MAX_CACHED_LOOKUPS:
+                self._variants.clear()
+            self._variants[key] = found
+        return list(found)
+
+    def _spellings_of(self, term: str, everyday: bool) -> list[Variant]:
         if len(term) < _MIN_VARIANT_CHARS or not term.isalpha():
             return []
         known = self.has_term(term)
@@ -363,7 +375,7 @@ class SearchIndex:
         if term in self._cases:
             return self._cases[term]
         case = self._read_usual_case(term)
-        if len(self._cases) >= _MAX_CACHED_CASES:
+        if len(self._cases) >= _MAX_CACHED_LOOKUPS:
             self._cases.clear()
         self._cases[term] = case
         return case

@@ -101,6 +101,11 @@ def test_unknown_names_reach_their_variants(seeds_built):
     # Only vowels apart: the same name transliterated, as close as a spelling gets.
     assert {v.term: v.similarity for v in index.variants("kharkiv")}["kharkov"] == 1.0
     assert {v.term: v.similarity for v in index.variants("stoltenbergh")}["stoltenberg"] < 1.0
+    # Looked up once per index: a caller that changes the list it got changes nothing after it.
+    index.variants("zelenskyy").clear()
+    assert "zelenski" in variant_terms("zelenskyy")
+    # The key holds whether the word is an everyday one: "tank" is not a misspelling of "talk".
+    assert index.variants("tank", everyday=True) == [] and variant_terms("tank") == ["talk"]
 
 
 def test_a_name_transliterated_with_the_same_consonants_is_recognised(seeds_built):
