@@ -33,9 +33,9 @@ _CLAUSE_END = re.compile(r"[,.;:?!]")
 # question's other words (Zaluzhny, Leopard-less tanks, the Iskander-M) is about something else,
 # however much of the rest it holds: such near-topic questions covered 0.35-0.67 of themselves,
 # as much as right answers do. Words that only say what kind of answer is wanted ("how *far*",
-# "what *kind* of", "the *reason* for", "on what *conditions*"), titles before a name ("Gen Milley") and prepositions
-# the stopword list lacks ("how far *along* are Russia and Belarus…") come first without being
-# the subject, so the next word is.
+# "what *kind* of", "the *reason* for", "on what *conditions*"), titles before a name ("Gen
+# Milley") and prepositions the stopword list lacks ("how far *along* are Russia and Belarus…")
+# come first without being the subject, so the next word is.
 OPENS_WITH_QUESTION_WORD = re.compile(r"^\W*(?:who|whom|whose|what|when|where|which|why|how)\b", re.IGNORECASE)
 ANSWER_KIND_WORDS = frozenset(
     "far long old often kind kinds sort sorts type types reason reasons condition conditions terms".split()
