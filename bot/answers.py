@@ -21,7 +21,6 @@ from .passages import Passage, sentence_spans
 from .questions import (
     ATTRIBUTION,
     ATTRIBUTION_WEIGHT,
-    TITLES,
     THE_CORPUS_ITSELF,
     QueryWord,
     Subject,
@@ -29,6 +28,7 @@ from .questions import (
     attribution_spans,
     capitalised_names,
     cases_its_names,
+    is_acronym_or_titled,
     names_asked_about,
     subject_of,
 )
@@ -199,8 +199,8 @@ class Engine:
         unknown = subject.unknown() if subject else None
         lacking = self._name_the_corpus_lacks(reading, words) if unknown is None else None
         named = subject.named_terms() if subject and unknown is None else frozenset()
-        asked = self._names_the_corpus_has(reading, words)
         if unknown is None and words:
+            asked = self._names_the_corpus_has(reading, words)
             hits, more = self._rank(question, words, top_k, source, offset, figure, named, lacking is not None, asked)
         else:
             hits, more = (), False
@@ -274,13 +274,9 @@ class Engine:
         # the subject; so is a name the corpus spells with the same consonants ("Dnipro":
         # "Dnieper"); and a question that capitalises most of its words (Title Case) names
         # nothing by it.
-        by_written: dict[str, list[QueryWord]] = {}
-        for word in words:
-            by_written.setdefault(word.written, []).append(word)
-        for name in capitalised_names(question):
-            searched = [word for written in name for word in by_written.get(written, ())]
+        for name, searched in _searched_names(capitalised_names(question), words):
             # A name with nothing searched in it (a stopword: "The") cannot be judged.
-            if searched and not any(written.isupper() or written.casefold() in TITLES for written in name):
+            if searched and not is_acronym_or_titled(name):
                 if not any(word.matches or self.index.has_consonants_of(word.term) for word in searched):
                     return " ".join(name)
         return None
@@ -288,12 +284,9 @@ class Engine:
     def _names_the_corpus_has(self, question: str, words: list[QueryWord]) -> list[frozenset[str]]:
         """The names the question asks about that the corpus has a word of, each as the
         vocabulary terms that stand for it ("Poland": {"poland"}; "Kyiv": {"kyiv", "kiev"})."""
-        by_written: dict[str, list[QueryWord]] = {}
-        for word in words:
-            by_written.setdefault(word.written, []).append(word)
         names = []
-        for name in names_asked_about(question):
-            terms = frozenset(term for written in name for word in by_written.get(written, ()) for term in word.matches)
+        for _, searched in _searched_names(names_asked_about(question), words):
+            terms = frozenset(term for word in searched for term in word.matches)
             if terms:
                 names.append(terms)
         return names
@@ -490,6 +483,14 @@ class Engine:
         if source is not None:
             return f"nothing in {source} matches the question well enough"
         return "no passage matches enough of the question"
+
+
+def _searched_names(names: list[list[str]], words: list[QueryWord]) -> list[tuple[list[str], list[QueryWord]]]:
+    """Each name (its words as written) with the question's searched words read from it."""
+    by_written: dict[str, list[QueryWord]] = {}
+    for word in words:
+        by_written.setdefault(word.written, []).append(word)
+    return [(name, [word for written in name for word in by_written.get(written, ())]) for name in names]
 
 
 def _names(terms: set[str], named: frozenset[str]) -> bool:

@@ -147,9 +147,14 @@ def names_asked_about(question: str) -> list[list[str]]:
     return [
         words
         for start, words in _name_runs(question)
-        if not any(word.isupper() or word.casefold() in TITLES for word in words)
-        and not any(begin <= start < end for begin, end in attributions)
+        if not is_acronym_or_titled(words) and not any(begin <= start < end for begin, end in attributions)
     ]
+
+
+def is_acronym_or_titled(name: list[str]) -> bool:
+    """A name with a word in capitals ("NATO", "US Army") or a title ("Gen Milley"): articles
+    write such names otherwise ("the United States", "Mark Milley"), so they are let be."""
+    return any(word.isupper() or word.casefold() in TITLES for word in name)
 
 
 def _name_runs(question: str) -> list[tuple[int, list[str]]]:
