@@ -17,7 +17,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -56,6 +56,9 @@ _CASE_PREFIX = 3
 # One word of letters, with a possessive: "Finland", "sullivan's".
 WORD_OF_LETTERS = re.compile(r"[^\W\d_]+(?:['’]s)?")
 _SENTENCE_ENDS = ".!?:;"
+
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
 
 
 class LuceneIdfBM25(BM25Okapi):
@@ -311,14 +314,7 @@ class SearchIndex:
         asking about one means them all. As far off as an unknown word may be, but only in its
         vowels or an l/r (``same_name_sounds``), and never a term that is an everyday word."""
         # Members ask about the same names again and again; the search is the same each time.
-        key = (term, everyday)
-        found = self._variants.get(key)
-        if found is None:
-            found = tuple(self._spellings_of(term, everyday))
-            if len(self._variants) >= _MAX_CACHED_LOOKUPS:
-                self._variants.clear()
-            self._variants[key] = found
-        return list(found)
+        return list(_remembered(self._variants, (term, everyday), lambda: tuple(self._spellings_of(term, everyday))))
 
     def _spellings_of(self, term: str, everyday: bool) -> list[Variant]:
         if len(term) < _MIN_VARIANT_CHARS or not term.isalpha():
@@ -372,13 +368,7 @@ class SearchIndex:
         """How the corpus writes ``term`` inside sentences when it nearly always writes it one
         way: CAPITALISED (a name: "Finland"), IN_CAPITALS (an acronym: "NATO"); None when it
         writes it in lowercase, either way, or not at all."""
-        if term in self._cases:
-            return self._cases[term]
-        case = self._read_usual_case(term)
-        if len(self._cases) >= _MAX_CACHED_LOOKUPS:
-            self._cases.clear()
-        self._cases[term] = case
-        return case
+        return _remembered(self._cases, term, lambda: self._read_usual_case(term))
 
     def _read_usual_case(self, term: str) -> str | None:
         term_id = self.postings.term_ids.get(term)
@@ -438,6 +428,18 @@ class SearchIndex:
         if self.forward is not None:
             return set(self.forward.terms_of(position))
         return set(self.analyzer.analyze(self.passages[position].text))
+
+
+def _remembered(memo: dict[_Key, _Value], key: _Key, look_up: Callable[[], _Value]) -> _Value:
+    """``memo[key]``, looked up once; the memo is emptied when full, so it stays bounded on a
+    bot that runs for months."""
+    if key in memo:
+        return memo[key]
+    value = look_up()
+    if len(memo) >= _MAX_CACHED_LOOKUPS:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def word_case(word: str) -> str | None:
