@@ -9,21 +9,31 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+# Penn Treebank tags of a past participle and of a past tense, which the tagger often gives a
+# participle ("the *shelled* village" as VBD).
+PARTICIPLE_TAGS = frozenset({"VBN", "VBD"})
+
 
 def noun_after_adjective(text: str, word: str) -> str | None:
     """The noun ``word`` qualifies in ``text`` when ``word`` is an adjective before it, maybe with
     more adjectives between ("source" for "anonymous" in "What did an anonymous source say?",
     "official" in "an anonymous senior official"); None otherwise."""
     tagged = _tagged(text)
-    for position, (current, tag) in enumerate(tagged):
-        if current == word and _is_adjective(tag):
-            following = next((item for item in tagged[position + 1 :] if not _is_adjective(item[1])), None)
+    for position, (current, _) in enumerate(tagged):
+        if current == word and _is_adjective(tagged, position):
+            following = next(
+                (tagged[after] for after in range(position + 1, len(tagged)) if not _is_adjective(tagged, after)), None
+            )
             return following[0] if following is not None and following[1].startswith("NN") else None
     return None
 
 
-def _is_adjective(tag: str) -> bool:
-    return tag.startswith("JJ")
+def _is_adjective(tagged: tuple[tuple[str, str], ...], position: int) -> bool:
+    """An adjective, or a participle right after a determiner, which qualifies the noun as one
+    does: "the *shelled* village" is a village (the tagger reads "shelled" as a past tense)."""
+    tag = tagged[position][1]
+    participle = tag in PARTICIPLE_TAGS and position > 0 and tagged[position - 1][1] == "DT"
+    return tag.startswith("JJ") or participle
 
 
 def warm_up() -> None:

@@ -9,6 +9,14 @@ def test_an_adjective_before_a_noun_points_to_the_noun():
     assert noun_after_adjective("Who is the anonymous senior official?", "anonymous") == "official"
 
 
+def test_a_participle_after_a_determiner_is_read_as_an_adjective():
+    # The tagger reads "shelled" as a past tense; after "the" it qualifies the village.
+    assert noun_after_adjective("How far was the shelled village from the Ukrainian capital?", "shelled") == "village"
+    # A verb is not an adjective: nothing is qualified.
+    assert noun_after_adjective("Who shelled the village?", "shelled") is None
+    assert noun_after_adjective("Which village was shelled by Belarus?", "shelled") is None
+
+
 def test_a_name_or_a_noun_before_a_noun_is_no_adjective():
     # "Leopard tanks", "stealth fighter pilots": the first word is part of what is asked about.
     assert noun_after_adjective("How many Leopard tanks has Germany sent?", "Leopard") is None
