@@ -40,6 +40,10 @@ OPENS_WITH_QUESTION_WORD = re.compile(r"^\W*(?:who|whom|whose|what|when|where|wh
 ANSWER_KIND_WORDS = frozenset(
     "far long old often kind kinds sort sorts type types reason reasons condition conditions terms".split()
 )
+# "Which" asks for one of a kind, and the noun after it names the kind, not the thing: the
+# passage names the one ("CCTV", "the House of Representatives"), seldom the kind ("outlet",
+# "chamber"). "What" is left alone: "What *sanctions*…", "What *role*…" ask about the noun.
+ASKS_WHICH_ONE = "which"
 TITLES = frozenset("gen pm mr mrs ms dr sen rep gov lt col sgt prof pres".split())
 # When that subject is a name the question capitalises ("When did *Finland* join NATO?", "How
 # many *Russian* troops are in Belarus?"), a passage that never names it answers another
@@ -78,7 +82,8 @@ def as_written(word: QueryWord) -> str:
 @dataclass(frozen=True)
 class Subject:
     """What a question opening with its question word asks about: its first searched word but
-    for words on the kind of answer wanted and titles, with the rest of its name if it is a name
+    for words on the kind of answer wanted (and the noun after "which") and titles, or the noun
+    an adjective the corpus lacks qualifies, with the rest of its name if it is a name
     (the corpus may write only some of a name's words: "Boris Johnson" as "Johnson")."""
 
     word: QueryWord
@@ -105,10 +110,13 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     if not OPENS_WITH_QUESTION_WORD.match(question):
         return None
     skipped = ANSWER_KIND_WORDS | TITLES | PREPOSITIONS
-    subject = next((word for word in words if as_written(word) not in skipped), None)
-    if subject is None:
+    candidates = [word for word in words if as_written(word) not in skipped]
+    if not candidates:
         return None
+    subject = candidates[0]
     by_written = {as_written(word): word for word in words}
+    if len(candidates) > 1 and _names_the_kind_asked_for(question, subject):
+        subject = candidates[1]
     if not subject.matches and subject.written:
         # An adjective the corpus lacks says which thing is asked about, not what: "an
         # *anonymous* source" is the articles' "unnamed source", and the source is the subject.
@@ -119,6 +127,18 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     name = _name_from(question, subject.written, found) if subject.written else [subject.term]
     rest = tuple(by_written[part.casefold()] for part in name[1:] if part.casefold() in by_written)
     return Subject(subject, (subject, *rest), " ".join(name), _follows_a_preposition(question, found))
+
+
+def _names_the_kind_asked_for(question: str, word: QueryWord) -> bool:
+    """Whether ``word`` is a lowercase word the corpus lacks right after "which": "*Which outlet*
+    reported the explosions?" is answered by "According to CCTV news reports", which names the
+    outlet without calling it one. A name there is what is asked about ("Which *White House*
+    aide…", "Which *Polish* village…")."""
+    if word.matches or not word.written or word.written[:1].isupper():
+        return False
+    found = _find_word(question, word.written)
+    before = question[: found.start()].split() if found else []
+    return bool(before) and before[-1].casefold() == ASKS_WHICH_ONE
 
 
 def attribution_spans(question: str) -> list[tuple[int, int]]:

@@ -304,6 +304,19 @@ def test_the_subject_of_a_question_is_read_past_its_answer_kind_titles_and_prepo
         "003_",
         "now is not the time for Ukraine to join",
     )
+    # So does a participle: the article's village was bombed, not "shelled".
+    assert_quoted_first(
+        engine, "How far was the shelled village from the Ukrainian capital?", "001_", "70 kilometers"
+    )
+    # The noun after "which" is the kind of answer: the article names the broadcaster (CCTV)
+    # without calling it one.
+    assert_quoted_first(
+        engine, "Which broadcaster reported that a huge explosion was heard in Kiev?", "001_", "According to CCTV"
+    )
+    # Not so a name after "which": the passage must name Poland, and the one that does (two
+    # missiles "fell into Poland and exploded, killing two people") names no village.
+    answer = engine.ask("Which Polish village was hit by the missile that killed two people?")
+    assert answer.hits == () and "Polish" in answer.no_match_reason
     # A name is its words together: the corpus writes "Johnson", never "Boris".
     assert_quoted_first(engine, "What did PM Boris Jonson say the UK firmly opposes?", "004_", "firmly opposed")
     # Only a question that opens with its question word names its subject first: here "tanks"
