@@ -262,7 +262,8 @@ class Engine:
 
     def _name_the_corpus_lacks(self, question: str, words: list[QueryWord]) -> str | None:
         """A name the question capitalises (mid-sentence) that the corpus has no word of, as
-        written ("Vilnius"); None when it has a word of every such name."""
+        written ("Vilnius"), or a number or code the corpus never writes ("2022", "F-16"); None
+        when it has every such name and number."""
         # Wherever else a question names something the corpus has no word for ("What was decided
         # about Ukraine at the NATO summit in *Vilnius*?", "What is the situation at the
         # *Zaporizhzhia* nuclear power plant?"), a passage that matches a few of its rare other
@@ -279,7 +280,12 @@ class Engine:
             if searched and not is_acronym_or_titled(name):
                 if not any(word.matches or self.index.has_consonants_of(word.term) for word in searched):
                     return " ".join(name)
-        return None
+        # A number or a code names a thing or a time as a name does: "How much aid did Congress
+        # approve *in 2022*?" of articles that never write 2022 is answered by a passage on
+        # Congress and aid at another time, unless it holds most of the question ("recruit 400k
+        # more soldiers": the article's "400,000").
+        unknown_number = next((word for word in words if not word.matches and _DIGIT.search(word.term)), None)
+        return None if unknown_number is None else unknown_number.written or unknown_number.term
 
     def _names_the_corpus_has(self, question: str, words: list[QueryWord]) -> list[frozenset[str]]:
         """The names the question asks about that the corpus has a word of, each as the

@@ -108,7 +108,7 @@ def test_words_no_quoted_passage_holds_are_listed_as_missing(engine):
     # is missing when only its number is ("16 self-propelled howitzers" is no "F-16").
     assert engine.ask("Biden re-election").missing == ()
     code = engine.ask("Did Slovakia send F-16 fighters to Ukraine?")
-    assert "f16" in code.terms and code.missing == ("F-16",)
+    assert "f16" in code.terms and "F-16" in code.missing
 
 
 def test_a_near_topic_question_about_what_the_articles_lack_is_not_answered(engine):
@@ -180,6 +180,8 @@ def test_a_question_typed_in_lowercase_reads_names_as_the_corpus_writes_them(eng
         ("What was decided about Ukraine at the NATO summit in Vilnius?", "Vilnius"),
         ("What is the situation at the Zaporizhzhia nuclear power plant?", "Zaporizhzhia"),
         ("Has Germany delivered Leopard tanks to Ukraine?", "Leopard"),
+        # So is a year: the closest passage is on Congress and aid, but not in 2022.
+        ("How much military aid did Congress approve for Ukraine in 2022?", "2022"),
     ],
 )
 def test_a_question_naming_what_the_corpus_never_mentions_needs_most_of_it_matched(engine, question, name):
@@ -205,6 +207,8 @@ def test_a_name_the_corpus_words_otherwise_is_answered_when_the_rest_matches(eng
         "002_",
         "Dnieper",
     )
+    # A number written otherwise ("400k" for the article's "400,000") is answered the same way.
+    assert_quoted_first(engine, "Why does Ukraine want to recruit 400k more soldiers?", "000_", "400,000")
     # One word of a name is enough ("House" of "White House"), as are acronyms and titles.
     assert engine.ask("Which White House security aide made a covert trip to Kiev?").hits
     assert_quoted_first(engine, "What did Gen Milley tell the ECHR about the talks?", "002_", "Mark Mili")
