@@ -61,6 +61,7 @@ PREPOSITIONS = frozenset(
 # Names are runs of capitalised words, but for the first word of a sentence; a question in
 # Title Case (most of its words capitalised) names nothing by its capitals.
 MOSTLY_CAPITALISED = 0.6
+_POSSESSIVE = re.compile(r"['’]s\Z")  # "General *Zaluzhnyi's* position": the name is "Zaluzhnyi"
 _LETTERS_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
@@ -217,10 +218,10 @@ def _name_from(question: str, first: str, found: re.Match[str] | None) -> list[s
     name = [first]
     for following in question[found.end() :].split():
         word = following.rstrip(".,;:!?\"')]")
-        if not _looks_like_a_name(word):
+        if not _looks_like_a_name(_POSSESSIVE.sub("", word)):
             break
         name.append(word)
-        if word != following:  # punctuation ends the name
+        if word != following or _POSSESSIVE.search(word):  # punctuation or "'s" ends the name
             break
     return name
 

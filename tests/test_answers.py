@@ -321,6 +321,11 @@ def test_the_subject_of_a_question_is_read_past_its_answer_kind_titles_and_prepo
     # missiles "fell into Poland and exploded, killing two people") names no village.
     answer = engine.ask("Which Polish village was hit by the missile that killed two people?")
     assert answer.hits == () and "Polish" in answer.no_match_reason
+    # A name goes on to its possessive: "General Zaluzhnyi's" asks about Zaluzhnyi (the
+    # article's "Zaluzhne"), not about any general ("Mark Mili, the top general").
+    assert_quoted_first(
+        engine, "What was General Zaluzhnyi's view of the peace talks with Russia?", "002_", "Zaluzhne and Zerensky"
+    )
     # A name is its words together: the corpus writes "Johnson", never "Boris".
     assert_quoted_first(engine, "What did PM Boris Jonson say the UK firmly opposes?", "004_", "firmly opposed")
     # Only a question that opens with its question word names its subject first: here "tanks"
