@@ -23,6 +23,7 @@ from tests.conftest import (
     CHAT_QUESTIONS,
     FRESH_QUESTIONS,
     LITERAL_QUESTIONS,
+    NEAR_TOPIC_QUESTIONS,
     PLAIN_QUESTIONS,
     QUESTIONS,
     SEEDS,
@@ -110,8 +111,8 @@ def test_seed_question_set_figures(engine):
     assert kinds["none"]["hit@1"] == 1.0
     # "why can't america and its allies keep the weapons flowing…" is read as about "America",
     # which its answer never names (it says "the United States"), as it is with the capital.
-    assert report["overall"]["hit@1"] >= 0.80  # 68 of 84
-    assert report["overall"]["hit@3"] >= 0.85
+    assert report["overall"]["hit@1"] >= 0.83  # 70 of 84
+    assert report["overall"]["hit@3"] >= 0.86
 
 
 def test_blind_question_set_figures(engine):
@@ -165,14 +166,27 @@ def test_chat_question_set_figures(engine):
     """Floors at the measured figures on the blind questions typed as in chat."""
     report = evaluate(engine, load_questions(CHAT_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.81
-    assert report["overall"]["hit@3"] >= 0.83
+    assert report["overall"]["hit@1"] >= 0.83
+    assert report["overall"]["hit@3"] >= 0.85
     assert kinds["fact"]["hit@1"] == kinds["stem"]["hit@1"] == kinds["variant"]["hit@1"] == 1.0
     # Typed in lowercase, "when did finland officially become a NATO member" and "…the battle for
     # bakhmut" are refused as they are with capitals.
     assert kinds["none"]["hit@1"] == 1.0
     # Its paraphrases share almost no word with their answers: most are refused (README).
     assert kinds["paraphrase"]["hit@3"] >= 0.16
+
+
+def test_near_topic_questions_the_articles_do_not_answer_are_refused(engine):
+    """Floor at the measured figure: 19 of 21 refused. Two are answered from passages holding
+    most of their weight: "Who is Russia's defense minister?" from NATO's meeting of defense
+    ministers (all but Russia), "Who commands the Russian forces in Ukraine?" from Ryabkov's
+    warning (all but "commands")."""
+    questions = load_questions(NEAR_TOPIC_QUESTIONS)
+    assert {q.kind for q in questions} == {"none"}
+    refused = sum(not engine.ask(q.question).hits for q in questions)
+    assert refused >= 19
+    # A year the articles never write is no answer about Congress and aid at another time.
+    assert not engine.ask("How much military aid did Congress approve for Ukraine in 2022?").hits
 
 
 def test_the_naive_reference_is_the_issues_baseline():
