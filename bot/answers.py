@@ -270,11 +270,11 @@ class Engine:
         # words (NATO summit; nuclear power) answers another question: it must hold most of the
         # question's weight (``min_coverage``), not only enough rare words (``min_match``). Most
         # of it still answers: "How many F-35 pilots will the US send to *Britain*?" (the
-        # articles say "UK"). Only names count, capitalised mid-sentence: a name of several words
-        # is known when any of them is ("White House"); acronyms and titles are let be, as for
-        # the subject; so is a name the corpus spells with the same consonants ("Dnipro":
-        # "Dnieper"); and a question that capitalises most of its words (Title Case) names
-        # nothing by it.
+        # articles say "UK"). Names count when capitalised mid-sentence (and numbers, below): a
+        # name of several words is known when any of them is ("White House"); acronyms and
+        # titles are let be, as for the subject; so is a name the corpus spells with the same
+        # consonants ("Dnipro": "Dnieper"); and a question that capitalises most of its words
+        # (Title Case) names nothing by it.
         for name, searched in _searched_names(capitalised_names(question), words):
             # A name with nothing searched in it (a stopword: "The") cannot be judged.
             if searched and not is_acronym_or_titled(name):

@@ -137,9 +137,7 @@ def _names_the_kind_asked_for(question: str, word: QueryWord) -> bool:
     aide…", "Which *Polish* village…")."""
     if word.matches or not word.written or word.written[:1].isupper():
         return False
-    found = _find_word(question, word.written)
-    before = question[: found.start()].split() if found else []
-    return bool(before) and before[-1].casefold() == ASKS_WHICH_ONE
+    return _word_before(question, _find_word(question, word.written)) == ASKS_WHICH_ONE
 
 
 def attribution_spans(question: str) -> list[tuple[int, int]]:
@@ -205,8 +203,13 @@ def cases_its_names(question: str) -> bool:
 
 
 def _follows_a_preposition(question: str, found: re.Match[str] | None) -> bool:
+    return _word_before(question, found) in PREPOSITIONS
+
+
+def _word_before(question: str, found: re.Match[str] | None) -> str:
+    """The word right before ``found`` in the question, casefolded; "" when there is none."""
     before = question[: found.start()].split() if found else []
-    return bool(before) and before[-1].casefold() in PREPOSITIONS
+    return before[-1].casefold() if before else ""
 
 
 def _name_from(question: str, first: str, found: re.Match[str] | None) -> list[str]:
