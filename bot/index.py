@@ -37,6 +37,10 @@ _DOUBLED = re.compile(r"(.)\1+")
 _VOWELS = re.compile(r"[aeiou]")
 _MIN_SIMILARITY = 0.75
 _MIN_FORM_PREFIX = 5
+# ... and the shared start is at least this share of the longer one: "afghan"/"afghanistan"
+# and "deliv"/"deliveri" are forms of one word; "photo" is only the start of "photosynthesi", and
+# reaching it let "How does photosynthesis work?" be answered from photographers' software.
+_MIN_FORM_SHARE = 0.5
 _FORM_SIMILARITY = 0.8
 _MIN_VARIANT_CHARS = 4
 _MAX_VARIANTS = 3
@@ -410,17 +414,15 @@ class SearchIndex:
 
         The stemmer is not consistent across word families ("deliveries" → "deliveri" but
         "delivered" → "deliv"), so an unknown stem reaches a known one that it starts with, or
-        that starts with it, when they share at least ``_MIN_FORM_PREFIX`` characters.
+        that starts with it, when they share at least ``_MIN_FORM_PREFIX`` characters and half
+        of the longer one.
         """
-        found = [
-            Variant(term[:cut], _FORM_SIMILARITY)
-            for cut in range(len(term) - 1, _MIN_FORM_PREFIX - 1, -1)
-            if self.has_term(term[:cut])
-        ]
+        shortest = max(_MIN_FORM_PREFIX, math.ceil(_MIN_FORM_SHARE * len(term)))
+        found = [Variant(term[:cut], _FORM_SIMILARITY) for cut in range(len(term) - 1, shortest - 1, -1) if self.has_term(term[:cut])]
         if len(term) >= _MIN_FORM_PREFIX:
             start = bisect.bisect_right(self._sorted_terms, term)
             for other in itertools.islice(self._sorted_terms, start, start + _MAX_VARIANTS):
-                if other.startswith(term):
+                if other.startswith(term) and len(term) >= _MIN_FORM_SHARE * len(other):
                     found.append(Variant(other, _FORM_SIMILARITY))
         return found[:_MAX_VARIANTS]
 

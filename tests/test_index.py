@@ -205,6 +205,18 @@ def test_a_known_name_does_not_reach_another_name_by_a_consonant():
     assert [v.term for v in index.variants("zelenski")] == ["zerenski"]
 
 
+def test_an_unknown_word_reaches_longer_and_shorter_forms_of_itself_not_words_it_starts_with():
+    index = SearchIndex(
+        passages_from(["Deliveries start in December", "the war in Afghanistan", "photo editing software"]), Analyzer()
+    )
+    # The stemmer cuts "delivered" to "deliv" and "deliveries" to "deliveri"; "Afghan" is a
+    # shorter form of "Afghanistan".
+    assert [v.term for v in index.variants("deliv")] == ["deliveri"]
+    assert [v.term for v in index.variants("afghan")] == ["afghanistan"]
+    # "photo" is only the start of "photosynthesis", less than half of it.
+    assert index.variants("photosynthesi") == []
+
+
 def test_regional_spellings_of_a_stem():
     assert regional_spellings("defenc") == {"defens"}
     assert "color" in regional_spellings("colour") and "colour" in regional_spellings("color")
