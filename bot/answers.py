@@ -22,6 +22,7 @@ from .questions import (
     ATTRIBUTION,
     ATTRIBUTION_WEIGHT,
     THE_CORPUS_ITSELF,
+    REQUEST_OPENING,
     QueryWord,
     Subject,
     as_written,
@@ -59,7 +60,8 @@ SEMANTIC_POOL = 9
 # candidates, a passage that holds a number is the likelier answer ("$800 million in military
 # assistance" over a passage about the same aid with no sum in it), so its score counts this much more.
 ASKS_FOR_A_FIGURE = re.compile(
-    r"\bhow (?:many|much|far|long|old|often)\b|\bwhat (?:year|percentage|number|amount)\b|^\W*when\b", re.IGNORECASE
+    rf"\bhow (?:many|much|far|long|old|often)\b|\bwhat (?:year|percentage|number|amount)\b|^\W*(?:{REQUEST_OPENING})?when\b",
+    re.IGNORECASE,
 )
 FIGURE_BOOST = 1.2
 _DIGIT = re.compile(r"\d")

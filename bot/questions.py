@@ -36,7 +36,16 @@ _CLAUSE_END = re.compile(r"[,.;:?!]")
 # "what *kind* of", "the *reason* for", "on what *conditions*"), titles before a name ("Gen
 # Milley") and prepositions the stopword list lacks ("how far *along* are Russia and Belarus…")
 # come first without being the subject, so the next word is.
-OPENS_WITH_QUESTION_WORD = re.compile(r"^\W*(?:who|whom|whose|what|when|where|which|why|how)\b", re.IGNORECASE)
+# Members often ask through a request ("Can you tell me who…", "Do you know when…"); its words
+# are stopwords or request words, never searched, so the question word that follows opens it.
+REQUEST_OPENING = (
+    r"(?:(?:hey|hi|hello|ok|okay|so|please|pls|plz)\W+)*"
+    r"(?:(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:tell|explain|describe)(?:\s+(?:to\s+)?(?:me|us))?"
+    r"|(?:do|does)\s+(?:you|anybody|anyone)\s+know)\W+"
+)
+OPENS_WITH_QUESTION_WORD = re.compile(
+    rf"^\W*(?:{REQUEST_OPENING})?(?:who|whom|whose|what|when|where|which|why|how)\b", re.IGNORECASE
+)
 ANSWER_KIND_WORDS = frozenset(
     "far long old often kind kinds sort sorts type types reason reasons condition conditions terms".split()
 )

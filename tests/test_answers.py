@@ -126,6 +126,9 @@ def test_a_near_topic_question_about_what_the_articles_lack_is_not_answered(engi
         ("What is the range of the Iskander-M missile?", "range"),
         ("How many Leopard 2 tanks did Germany promise to send to Ukraine?", "Leopard"),
         ("who won the 2024 US presidential election", "won"),
+        # Asked through a request, whose words are never searched: the same question.
+        ("Can you tell me who replaced Zaluzhny as commander in chief of the Ukrainian army?", "replaced"),
+        ("Do you know how many Leopard 2 tanks Germany promised to send to Ukraine?", "Leopard"),
     ],
 )
 def test_a_question_about_what_the_corpus_never_mentions_is_not_answered(engine, question, subject):
@@ -424,6 +427,7 @@ def test_a_question_asking_for_a_figure_prefers_a_passage_that_holds_one(engine,
 def test_when_inside_a_statement_does_not_ask_for_a_figure():
     assert ASKS_FOR_A_FIGURE.search("How many BMP-1 did Slovakia send?")
     assert ASKS_FOR_A_FIGURE.search("  when did Sweden join NATO")
+    assert ASKS_FOR_A_FIGURE.search("Can you tell me when Sweden joined NATO?")
     assert not ASKS_FOR_A_FIGURE.search("Cells die when starved of oxygen")
 
 
