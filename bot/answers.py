@@ -30,6 +30,7 @@ from .questions import (
     capitalised_names,
     cases_its_names,
     is_acronym_or_titled,
+    is_shouted,
     names_asked_about,
     subject_of,
 )
@@ -50,7 +51,7 @@ DUPLICATE_OVERLAP = 0.6
 # Only words that are nearly always phrasing: "article" is not ("What is NATO's Article 5?").
 REQUEST_WORDS = frozenset(
     "tell explain describe summarize summarise summary info information details know please pls plz "
-    "hey hi hello thanks bot happen happened happening going".split()
+    "hey hi hello thanks bot anyone anybody happen happened happening going".split()
 )
 CANDIDATES_PER_RESULT = 8
 # How many of the passages that answer are re-ranked by meaning (``bot.semantic``): enough to
@@ -60,7 +61,7 @@ SEMANTIC_POOL = 9
 # candidates, a passage that holds a number is the likelier answer ("$800 million in military
 # assistance" over a passage about the same aid with no sum in it), so its score counts this much more.
 ASKS_FOR_A_FIGURE = re.compile(
-    rf"\bhow (?:many|much|far|long|old|often)\b|\bwhat (?:year|percentage|number|amount)\b|^\W*(?:{REQUEST_OPENING})?when\b",
+    rf"\bhow (?:many|much|far|long|old|often)\b|\bwhat (?:year|percentage|number|amount)\b|^\W*{REQUEST_OPENING}when\b",
     re.IGNORECASE,
 )
 FIGURE_BOOST = 1.2
@@ -194,9 +195,10 @@ class Engine:
         requires of every passage, not the earlier question's."""
         started = time.perf_counter()
         top_k = self.options.top_k if top_k is None else top_k
-        reading = self._as_the_corpus_writes(question)
+        # Spaces typed twice or a line break change nothing ("how  many…").
+        reading = self._as_the_corpus_writes(" ".join(question.split()))
         words = self.query_words(reading)
-        figure = bool(ASKS_FOR_A_FIGURE.search(question))
+        figure = bool(ASKS_FOR_A_FIGURE.search(reading))
         subject = subject_of(reading, words) if read_subject else None
         unknown = subject.unknown() if subject else None
         lacking = self._name_the_corpus_lacks(reading, words) if unknown is None else None
@@ -217,7 +219,12 @@ class Engine:
         that is not everyday English either is a name the corpus lacks ("bakhmut"). Same length
         as the question: words keep their places. A question that capitalises a name is read
         as typed: its writer cases names (and reading each word costs a lookup)."""
-        if cases_its_names(question):
+        if is_shouted(question):
+            # In capitals throughout, every word would read as an acronym: read it as typed in
+            # lowercase, then cased as the corpus writes each word.
+            lowered = question.lower()
+            question = lowered if len(lowered) == len(question) else question
+        elif cases_its_names(question):
             return question
         recased = question
         for token in self.analyzer.tokens(question):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .index import is_common_word, opens_a_sentence
+from .index import WORD_OF_LETTERS, is_common_word, opens_a_sentence
 from .tagging import noun_after_adjective
 
 # "According to the author/the New York Times…" says whose claim a question is about, not what
@@ -36,15 +36,16 @@ _CLAUSE_END = re.compile(r"[,.;:?!]")
 # "what *kind* of", "the *reason* for", "on what *conditions*"), titles before a name ("Gen
 # Milley") and prepositions the stopword list lacks ("how far *along* are Russia and Belarus…")
 # come first without being the subject, so the next word is.
-# Members often ask through a request ("Can you tell me who…", "Do you know when…"); its words
-# are stopwords or request words, never searched, so the question word that follows opens it.
+# Members often greet or ask through a request ("hey bot, who…", "Can you tell me who…", "Do you
+# know when…"); those words are stopwords or request words, never searched, so the question
+# word that follows opens the question.
 REQUEST_OPENING = (
-    r"(?:(?:hey|hi|hello|ok|okay|so|please|pls|plz)\W+)*"
-    r"(?:(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:tell|explain|describe)(?:\s+(?:to\s+)?(?:me|us))?"
-    r"|(?:do|does)\s+(?:you|anybody|anyone)\s+know)\W+"
+    r"(?:(?:hey|hi|hello|so|and|please|pls|plz|bot)\W+)*"
+    r"(?:(?:(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:tell|explain|describe)(?:\s+(?:to\s+)?(?:me|us))?"
+    r"|(?:do|does)\s+(?:you|anybody|anyone)\s+know)\W+)?"
 )
 OPENS_WITH_QUESTION_WORD = re.compile(
-    rf"^\W*(?:{REQUEST_OPENING})?(?:who|whom|whose|what|when|where|which|why|how)\b", re.IGNORECASE
+    rf"^\W*{REQUEST_OPENING}(?:who|whom|whose|what|when|where|which|why|how)\b", re.IGNORECASE
 )
 ANSWER_KIND_WORDS = frozenset(
     "far long old often kind kinds sort sorts type types reason reasons condition conditions terms".split()
@@ -202,6 +203,16 @@ def _name_runs(question: str) -> list[tuple[int, list[str]]]:
             names.append((match.start(), [match.group()]))
         previous_end = match.end()
     return names
+
+
+# A question of this many words or more in capitals throughout is shouted, not an acronym ("NATO?").
+MIN_SHOUTED_WORDS = 3
+
+
+def is_shouted(question: str) -> bool:
+    """Typed in capitals throughout ("WHO REPLACED ZALUZHNY?"): several words, none in lowercase."""
+    words = WORD_OF_LETTERS.findall(question)
+    return len(words) >= MIN_SHOUTED_WORDS and not any(char.islower() for word in words for char in word)
 
 
 def cases_its_names(question: str) -> bool:
