@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 import numpy as np
 from rank_bm25 import BM25Okapi
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from .analyzer import Analyzer, fold_word
 from .passages import Passage, encoding
@@ -337,7 +337,10 @@ class SearchIndex:
             candidates, sounds_alike = self._keys_by_skeleton.get(skeleton(key), []), same_consonants
         else:
             candidates = self._keys_of_shape(key, limit)
-        matches = process.extract(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
+        # Two letters typed the wrong way round ("Blearus", "urkaine") are one slip, not two
+        # edits, in a word the corpus lacks. Not in one it has: "trial" is not "trail".
+        distance_of = Levenshtein.distance if known else OSA.distance
+        matches = process.extract(key, candidates, scorer=distance_of, score_cutoff=limit, limit=None)
         found: list[Variant] = [] if known else self._other_forms(term)
         for other_key, distance, _ in sorted(matches, key=lambda m: (m[1], m[0])):
             # For a known word, a longer or shorter form of it is the stemmer's business

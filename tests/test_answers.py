@@ -48,6 +48,8 @@ def test_fact_questions_quote_the_right_passage_first(engine, question, source, 
         ("Did General Milley call the Ukrainian commander?", "002_", "phone call"),
         ("Is Ukraine regrouping in Lysychansk?", "001_", "Lisichansk"),
         ("what did Stoltenbergh say about the door to NATO", "003_", "door to NATO is open"),
+        # Two letters the wrong way round.
+        ("Is Blearus going to join the war?", "001_", "Belarus has been leaning towards Russia"),
         # Names the corpus has, asked as the other article spells them.
         ("Who feared Zelensky would act on his own?", "002_", "fearing that Zerensky would act on his own"),
         ("Who disagreed with Zelensky about peace talks?", "002_", "Zaluzhne and Zerensky were against"),

@@ -217,6 +217,16 @@ def test_an_unknown_word_reaches_longer_and_shorter_forms_of_itself_not_words_it
     assert index.variants("photosynthesi") == []
 
 
+def test_two_letters_typed_the_wrong_way_round_are_one_slip_in_a_word_the_corpus_lacks(seeds_built):
+    index = seeds_built.engine.index
+    assert "belarus" in [v.term for v in index.variants("blearus")]
+    assert "ukrain" in [v.term for v in index.variants("urkain")]
+    assert "midterm" in [v.term for v in index.variants("midtrem")]
+    # A word the corpus has is not a slip for another: "trial" is not "trail".
+    small = SearchIndex(passages_from(["The trial opened", "A mountain trail", "Rain fell"]), Analyzer())
+    assert small.variants("trial", everyday=True) == [] and small.variants("trail", everyday=True) == []
+
+
 def test_regional_spellings_of_a_stem():
     assert regional_spellings("defenc") == {"defens"}
     assert "color" in regional_spellings("colour") and "colour" in regional_spellings("color")
