@@ -16,7 +16,15 @@ import numpy as np
 
 from . import semantic
 from .analyzer import Analyzer, Token, word_parts
-from .index import CAPITALISED, WORD_OF_LETTERS, SearchIndex, in_case, is_common_word, is_word_form
+from .index import (
+    CAPITALISED,
+    WORD_OF_LETTERS,
+    SearchIndex,
+    in_case,
+    is_common_word,
+    is_slip_of_a_common_word,
+    is_word_form,
+)
 from .passages import Passage, sentence_spans
 from .questions import (
     ATTRIBUTION,
@@ -244,6 +252,8 @@ class Engine:
         spellings = self.index.variants(term)
         if spellings:
             return self.index.usual_case(max(spellings, key=lambda variant: variant.similarity).term)
+        if is_slip_of_a_common_word(word):
+            return None
         return CAPITALISED if len(word) >= MIN_UNKNOWN_NAME_LENGTH else None
 
     def query_words(self, question: str) -> list[QueryWord]:

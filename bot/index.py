@@ -182,6 +182,30 @@ def is_common_word(word: str) -> bool:
     return word.isascii() and word.isalpha() and len(encoding().encode_ordinary(" " + word)) == 1
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_MIN_SLIP_LENGTH = 5
+
+
+@lru_cache(maxsize=1 << 16)
+def is_slip_of_a_common_word(word: str) -> bool:
+    """One slip of the keyboard from an everyday English word (a letter left out, added, changed
+    or two swapped: "headcahe", "chambr", "actualy"): a typo, not a name. Short words are one
+    letter from too many others."""
+    word = fold_word(word)
+    if len(word) < _MIN_SLIP_LENGTH or not (word.isascii() and word.isalpha()):
+        return False
+    return any(is_common_word(other) for other in _one_slip_away(word))
+
+
+def _one_slip_away(word: str) -> set[str]:
+    splits = [(word[:cut], word[cut:]) for cut in range(len(word) + 1)]
+    left_out = {left + right[1:] for left, right in splits if right}
+    swapped = {left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1}
+    changed = {left + letter + right[1:] for left, right in splits if right for letter in _LETTERS}
+    added = {left + letter + right for left, right in splits for letter in _LETTERS}
+    return (left_out | swapped | changed | added) - {word}
+
+
 def same_consonants(a: str, b: str) -> bool:
     """Two spelling keys that differ only in their vowels ("kiev"/"kiiv")."""
     return consonants(a) == consonants(b)

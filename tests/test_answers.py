@@ -181,6 +181,9 @@ def test_a_question_typed_in_lowercase_reads_names_as_the_corpus_writes_them(eng
     answer = engine.ask("when did finland officially become a member of nato")
     assert answer.hits == ()
     assert answer.no_match_reason == "no passage that mentions “Finland” matches enough of the question"
+    # A slip of the keyboard in an everyday word is not a name the corpus lacks ("chambr"): the
+    # question is answered as it is with "chamber".
+    assert_quoted_first(engine, "which chambr of congress did the republicans win in the midterms", "002_", "House of Representatives")
     # A word neither in the corpus nor everyday English is a name the corpus lacks.
     answer = engine.ask("what was decided about ukraine at the nato summit in vilnius")
     assert answer.hits == ()

@@ -15,6 +15,7 @@ from bot.index import (
     LuceneIdfBM25,
     SearchIndex,
     in_case,
+    is_slip_of_a_common_word,
     opens_a_sentence,
     regional_spellings,
     spelling_key,
@@ -225,6 +226,15 @@ def test_two_letters_typed_the_wrong_way_round_are_one_slip_in_a_word_the_corpus
     # A word the corpus has is not a slip for another: "trial" is not "trail".
     small = SearchIndex(passages_from(["The trial opened", "A mountain trail", "Rain fell"]), Analyzer())
     assert small.variants("trial", everyday=True) == [] and small.variants("trail", everyday=True) == []
+
+
+def test_a_slip_of_the_keyboard_in_an_everyday_word_is_not_a_name():
+    for typo in ("headcahe", "chambr", "actualy", "comparabe", "yearlly"):
+        assert is_slip_of_a_common_word(typo), typo
+    for name in ("vilnius", "bakhmut", "zaporizhzhia", "lukashenko", "photosynthesis", "kuleba"):
+        assert not is_slip_of_a_common_word(name), name
+    # Short words are one letter from too many others.
+    assert not is_slip_of_a_common_word("nto")
 
 
 def test_regional_spellings_of_a_stem():
