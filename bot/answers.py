@@ -38,7 +38,7 @@ from .questions import (
     capitalised_names,
     cases_its_names,
     is_acronym_or_titled,
-    is_shouted,
+    as_typed_plainly,
     names_asked_about,
     subject_of,
 )
@@ -203,8 +203,8 @@ class Engine:
         requires of every passage, not the earlier question's."""
         started = time.perf_counter()
         top_k = self.options.top_k if top_k is None else top_k
-        # Spaces typed twice or a line break change nothing ("how  many…").
-        reading = self._as_the_corpus_writes(" ".join(question.split()))
+        typed = as_typed_plainly(question)
+        reading = self._as_the_corpus_writes(typed)
         words = self.query_words(reading)
         figure = bool(ASKS_FOR_A_FIGURE.search(reading))
         subject = subject_of(reading, words) if read_subject else None
@@ -213,7 +213,7 @@ class Engine:
         named = subject.named_terms() if subject and unknown is None else frozenset()
         if unknown is None and words:
             asked = self._names_the_corpus_has(reading, words)
-            hits, more = self._rank(question, words, top_k, source, offset, figure, named, lacking is not None, asked)
+            hits, more = self._rank(typed, words, top_k, source, offset, figure, named, lacking is not None, asked)
         else:
             hits, more = (), False
         took_ms = (time.perf_counter() - started) * 1000.0
@@ -227,12 +227,7 @@ class Engine:
         that is not everyday English either is a name the corpus lacks ("bakhmut"). Same length
         as the question: words keep their places. A question that capitalises a name is read
         as typed: its writer cases names (and reading each word costs a lookup)."""
-        if is_shouted(question):
-            # In capitals throughout, every word would read as an acronym: read it as typed in
-            # lowercase, then cased as the corpus writes each word.
-            lowered = question.lower()
-            question = lowered if len(lowered) == len(question) else question
-        elif cases_its_names(question):
+        if cases_its_names(question):
             return question
         recased = question
         for token in self.analyzer.tokens(question):
@@ -368,6 +363,7 @@ class Engine:
         """(passage position, score) of the ``depth`` best passages, best first: the same scoring
         as ``ask`` but without the no-match thresholds and duplicate removal (for benchmarks that
         need a full ranked list)."""
+        question = as_typed_plainly(question)
         ranked = self.index.top(term_weights(self.query_words(question)), depth)
         if ASKS_FOR_A_FIGURE.search(question):
             ranked = self._prefer_figures(ranked)

@@ -209,6 +209,18 @@ def _name_runs(question: str) -> list[tuple[int, list[str]]]:
 MIN_SHOUTED_WORDS = 3
 
 
+def as_typed_plainly(question: str) -> str:
+    """The question with one space between words, and in lowercase if it was typed in capitals
+    throughout: "WHO  REPLACED ZALUZHNY?" is read as "who replaced zaluzhny?" (then cased as the
+    corpus writes each word), where every word would otherwise be an acronym."""
+    question = " ".join(question.split())
+    if is_shouted(question):
+        lowered = question.lower()
+        if len(lowered) == len(question):  # a letter whose lowercase is two ("İ") keeps its case
+            return lowered
+    return question
+
+
 def is_shouted(question: str) -> bool:
     """Typed in capitals throughout ("WHO REPLACED ZALUZHNY?"): several words, none in lowercase."""
     words = WORD_OF_LETTERS.findall(question)
