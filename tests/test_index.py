@@ -10,11 +10,13 @@ from rank_bm25 import BM25Okapi
 
 from bot.analyzer import Analyzer
 from bot.index import (
+    _common_words,
     CAPITALISED,
     IN_CAPITALS,
     LuceneIdfBM25,
     SearchIndex,
     in_case,
+    is_common_word,
     is_slip_of_a_common_word,
     opens_a_sentence,
     regional_spellings,
@@ -235,6 +237,11 @@ def test_a_slip_of_the_keyboard_in_an_everyday_word_is_not_a_name():
         assert not is_slip_of_a_common_word(name), name
     # Short words are one letter from too many others.
     assert not is_slip_of_a_common_word("nto")
+    # Its table of everyday words is is_common_word's, read off the tokenizer once.
+    table = _common_words()
+    assert len(table) > 20_000
+    for word in ("tanks", "plant", "address", "kiev", "zelensky", "goverment", "headache", "reason"):
+        assert (word in table) == is_common_word(word), word
 
 
 def test_regional_spellings_of_a_stem():
