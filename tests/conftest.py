@@ -33,6 +33,15 @@ CHAT_QUESTIONS = QUESTIONS.with_name("questions_chat.jsonl")
 # session (two more were dropped once read against the articles: they answer them); 18 were
 # refused as written, 19 after that session's rule on numbers the corpus lacks.
 NEAR_TOPIC_QUESTIONS = QUESTIONS.with_name("questions_near_topic.jsonl")
+ALL_QUESTION_FILES = (
+    QUESTIONS,
+    BLIND_QUESTIONS,
+    LITERAL_QUESTIONS,
+    FRESH_QUESTIONS,
+    PLAIN_QUESTIONS,
+    CHAT_QUESTIONS,
+    NEAR_TOPIC_QUESTIONS,
+)
 
 
 @pytest.fixture(autouse=True)

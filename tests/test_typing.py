@@ -10,17 +10,7 @@ import pytest
 
 from bot.answers import Answer, Engine
 from bot.evaluation import load_questions
-from tests.conftest import (
-    BLIND_QUESTIONS,
-    CHAT_QUESTIONS,
-    FRESH_QUESTIONS,
-    LITERAL_QUESTIONS,
-    NEAR_TOPIC_QUESTIONS,
-    PLAIN_QUESTIONS,
-    QUESTIONS,
-)
-
-FILES = (QUESTIONS, BLIND_QUESTIONS, LITERAL_QUESTIONS, FRESH_QUESTIONS, PLAIN_QUESTIONS, CHAT_QUESTIONS, NEAR_TOPIC_QUESTIONS)
+from tests.conftest import ALL_QUESTION_FILES
 
 
 def _lowered_first(question: str) -> str:
@@ -45,7 +35,7 @@ def _outcome(answer: Answer) -> str:
 
 @pytest.fixture(scope="module")
 def questions() -> list[str]:
-    return [question.question for path in FILES for question in load_questions(path)]
+    return [question.question for path in ALL_QUESTION_FILES for question in load_questions(path)]
 
 
 @pytest.mark.parametrize("retyping", sorted(RETYPINGS))
