@@ -29,16 +29,16 @@ from .passages import Passage, sentence_spans
 from .questions import (
     ATTRIBUTION,
     ATTRIBUTION_WEIGHT,
-    THE_CORPUS_ITSELF,
     REQUEST_OPENING,
+    THE_CORPUS_ITSELF,
     QueryWord,
     Subject,
+    as_typed_plainly,
     as_written,
     attribution_spans,
     capitalised_names,
     cases_its_names,
     is_acronym_or_titled,
-    as_typed_plainly,
     names_asked_about,
     subject_of,
 )
