@@ -29,7 +29,7 @@ from .answers import Engine, SearchOptions
 from .cache import CacheKey, IndexCache, StoredIndex
 from .config import EngineSettings
 from .corpus import Corpus, CorpusListing, LazyDocuments, SkippedFile, describe_read_error, file_digest, read_file_bytes, scan_corpus
-from .index import Bm25Params, SearchIndex
+from .index import Bm25Params, SearchIndex, warm_up_everyday_words
 from .passage_store import PassageStore
 from .passages import PASSAGES_VERSION, encoding, load_encoding_in_background
 from .postings import Postings
@@ -83,8 +83,9 @@ def search_options(settings: EngineSettings) -> SearchOptions:
 
 
 def warm_up_models(settings: EngineSettings) -> None:
-    """Load the models questions may need (the tagger; the embeddings unless re-ranking by
-    meaning is off) now, not on the first question that needs them."""
+    """Load the models questions may need (cl100k's everyday words; the tagger; the embeddings
+    unless re-ranking by meaning is off) now, not on the first question that needs them."""
+    warm_up_everyday_words()
     tagging.warm_up()
     if settings.semantic_weight > 0:
         semantic.warm_up()

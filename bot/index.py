@@ -14,6 +14,7 @@ import bisect
 import itertools
 import math
 import re
+import string
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -178,11 +179,9 @@ def is_common_word(word: str) -> bool:
     """An everyday English word: one the cl100k tokenizer, trained on a web-scale corpus, holds
     whole ("tanks", "plant", "address"). Names and misspellings take several tokens ("kiev",
     "zelenskiy", "milley", "goverment")."""
-    word = fold_word(word).removesuffix("'s")
-    return word.isascii() and word.isalpha() and len(encoding().encode_ordinary(" " + word)) == 1
+    return fold_word(word).removesuffix("'s") in _common_words()
 
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _MIN_SLIP_LENGTH = 5
 
 
@@ -197,10 +196,16 @@ def is_slip_of_a_common_word(word: str) -> bool:
     return not _one_slip_away(word).isdisjoint(_common_words())
 
 
+def warm_up_everyday_words() -> None:
+    """Read the everyday words now, not on the first question that needs them."""
+    _common_words()
+
+
 @lru_cache(maxsize=1)
 def _common_words() -> frozenset[str]:
-    """Every word ``is_common_word`` holds, read once from the tokenizer's vocabulary (0.07 s):
-    a word one slip away from another has hundreds of neighbours to look up."""
+    """The lowercase words cl100k holds whole (a token that is a space and the word), read once
+    from its vocabulary (0.07 s): a word one slip away from another has hundreds of neighbours
+    to look up, each a set lookup here instead of an encoding."""
     vocabulary = encoding()
     words = set()
     for token in range(vocabulary.n_vocab):
@@ -217,8 +222,8 @@ def _one_slip_away(word: str) -> set[str]:
     splits = [(word[:cut], word[cut:]) for cut in range(len(word) + 1)]
     left_out = {left + right[1:] for left, right in splits if right}
     swapped = {left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1}
-    changed = {left + letter + right[1:] for left, right in splits if right for letter in _LETTERS}
-    added = {left + letter + right for left, right in splits for letter in _LETTERS}
+    changed = {left + letter + right[1:] for left, right in splits if right for letter in string.ascii_lowercase}
+    added = {left + letter + right for left, right in splits for letter in string.ascii_lowercase}
     return (left_out | swapped | changed | added) - {word}
 
 
