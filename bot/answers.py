@@ -30,6 +30,7 @@ from .questions import (
     ATTRIBUTION,
     ATTRIBUTION_WEIGHT,
     REQUEST_OPENING,
+    REQUEST_WORDS,
     THE_CORPUS_ITSELF,
     QueryWord,
     Subject,
@@ -51,16 +52,6 @@ SPELLING_VARIANT_WEIGHT = 0.8
 EVERYDAY_WORD_VARIANT_WEIGHT = 0.3
 # Passages whose terms overlap this much (Jaccard) with a better one are the same quote twice.
 DUPLICATE_OVERLAP = 0.6
-# How members phrase a request, not what it is about ("Tell me about Stoltenberg", "what happened
-# in Kherson?", "explain the Bucharest summit please"): left out of questions. Kept, a word the
-# corpus lacks ("tell") counted as information the corpus does not have and a rare one ("happen",
-# "please") as much of the question, so answerable questions looked unanswerable or ranked
-# passages for the wrong word. (Passages keep them: the analyzer is the same for both sides.)
-# Only words that are nearly always phrasing: "article" is not ("What is NATO's Article 5?").
-REQUEST_WORDS = frozenset(
-    "tell explain describe summarize summarise summary info information details know please pls plz "
-    "hey hi hello thanks bot anyone anybody happen happened happening going".split()
-)
 CANDIDATES_PER_RESULT = 8
 # How many of the passages that answer are re-ranked by meaning (``bot.semantic``): enough to
 # reach past the first page, few enough to embed in about two milliseconds.

@@ -27,6 +27,17 @@ ATTRIBUTION_WEIGHT = 0.5
 # the question they lack).
 THE_CORPUS_ITSELF = frozenset("article articles writer writers author authors piece text story op-ed".split())
 _CLAUSE_END = re.compile(r"[,.;:?!]")
+# How members phrase a request, not what it is about ("Tell me about Stoltenberg", "what happened
+# in Kherson?", "explain the Bucharest summit please"): left out of questions. Kept, a word the
+# corpus lacks ("tell") counted as information the corpus does not have and a rare one ("happen",
+# "please") as much of the question, so answerable questions looked unanswerable or ranked
+# passages for the wrong word. (Passages keep them: the analyzer is the same for both sides.)
+# Only words that are nearly always phrasing: "article" is not ("What is NATO's Article 5?").
+GREETINGS = ("hey", "hi", "hello", "please", "pls", "plz", "bot")
+REQUEST_WORDS = frozenset(
+    "tell explain describe summarize summarise summary info information details know thanks anyone anybody "
+    "happen happened happening going".split()
+) | frozenset(GREETINGS)
 # A question that opens with its question word names what it asks about next: "Who *replaced*
 # Zaluzhny…", "How many *Leopard* tanks…", "What is the *range* of the Iskander-M?". When the
 # corpus has no word for that (not even another spelling of it), the closest passage on the
@@ -40,7 +51,7 @@ _CLAUSE_END = re.compile(r"[,.;:?!]")
 # know when…"); those words are stopwords or request words, never searched, so the question
 # word that follows opens the question.
 REQUEST_OPENING = (
-    r"(?:(?:hey|hi|hello|so|and|please|pls|plz|bot)\W+)*"
+    rf"(?:(?:{'|'.join((*GREETINGS, 'so', 'and'))})\W+)*"
     r"(?:(?:(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:tell|explain|describe)(?:\s+(?:to\s+)?(?:me|us))?"
     r"|(?:do|does)\s+(?:you|anybody|anyone)\s+know)\W+)?"
 )
