@@ -340,6 +340,12 @@ class Engine:
                 # The same term may come as another form of the word and as a spelling of it:
                 # the closer reading counts.
                 matches[variant.term] = max(matches.get(variant.term, 0.0), weight * variant.similarity)
+            # A typo of an everyday word ("cpaital", "tmiing") reads as the word meant. Only one
+            # with no spelling in the corpus: one that has some is more often a term or a name
+            # ("statin" is not "station"), and reading it twice let off-topic questions through.
+            if not known and not everyday and not matches:
+                for meant in self.index.everyday_words_meant(part):
+                    matches[meant.term] = max(matches.get(meant.term, 0.0), SPELLING_VARIANT_WEIGHT * meant.similarity)
         if known:
             importance = self.index.idf(term)
         elif matches:

@@ -45,6 +45,9 @@ _MIN_FORM_SHARE = 0.5
 _FORM_SIMILARITY = 0.8
 _MIN_VARIANT_CHARS = 4
 _MAX_VARIANTS = 3
+# A typo one slip from several everyday words the corpus has ("afect": "affect", "effect") may
+# mean either; more readings would only add noise.
+_MAX_CORRECTIONS = 2
 # British and American spellings of the same everyday word, as stems: "defence"/"defense",
 # "colour"/"color", "organise"/"organize", "analyse"/"analyze", "centre"/"center",
 # "programme"/"program", "catalogue"/"catalog".
@@ -190,10 +193,20 @@ def is_slip_of_a_common_word(word: str) -> bool:
     """One slip of the keyboard from an everyday English word (a letter left out, added, changed
     or two swapped: "headcahe", "chambr", "actualy"): a typo, not a name. Short words are one
     letter from too many others."""
+    return bool(everyday_words_one_slip_from(word))
+
+
+@lru_cache(maxsize=1 << 16)
+def everyday_words_one_slip_from(word: str) -> tuple[str, ...]:
+    """The everyday words (``is_common_word``) one slip of the keyboard from ``word``, likeliest
+    first: "cpaital" → ("capital",), "rason" → ("reason", …, "raison", "arson"). cl100k numbers its tokens
+    in the order it learned them, most frequent first, so a lower number is the commoner word
+    (Norvig's spelling corrector picks the most frequent candidate the same way)."""
     word = fold_word(word)
     if len(word) < _MIN_SLIP_LENGTH or not (word.isascii() and word.isalpha()):
-        return False
-    return not _one_slip_away(word).isdisjoint(_common_words())
+        return ()
+    words = _common_words()
+    return tuple(sorted(_one_slip_away(word) & words.keys(), key=words.__getitem__))
 
 
 def warm_up_everyday_words() -> None:
@@ -202,20 +215,20 @@ def warm_up_everyday_words() -> None:
 
 
 @lru_cache(maxsize=1)
-def _common_words() -> frozenset[str]:
-    """The lowercase words cl100k holds whole (a token that is a space and the word), read once
-    from its vocabulary (0.07 s): a word one slip away from another has hundreds of neighbours
-    to look up, each a set lookup here instead of an encoding."""
+def _common_words() -> dict[str, int]:
+    """The lowercase words cl100k holds whole (a token that is a space and the word), each with
+    its token number, read once from its vocabulary (0.07 s): a word one slip away from another
+    has hundreds of neighbours to look up, each a dictionary lookup here instead of an encoding."""
     vocabulary = encoding()
-    words = set()
+    words: dict[str, int] = {}
     for token in range(vocabulary.n_vocab):
         try:
             text = vocabulary.decode_single_token_bytes(token)
         except KeyError:  # the numbering has gaps
             continue
         if text.startswith(b" ") and text[1:].isalpha() and text[1:].islower():
-            words.add(text[1:].decode("ascii"))
-    return frozenset(words)
+            words.setdefault(text[1:].decode("ascii"), token)
+    return words
 
 
 def _one_slip_away(word: str) -> set[str]:
@@ -409,6 +422,27 @@ class SearchIndex:
             if len(found) >= _MAX_VARIANTS:
                 break
         return found[:_MAX_VARIANTS]
+
+    def everyday_words_meant(self, word: str) -> list[Variant]:
+        """The terms of the everyday words a typo of one was likely meant as ("cpaital": `capit`,
+        "tmiing": `time`), when the corpus has them: the stemmer cuts a typo elsewhere than the
+        word ("cpaital" is not `capit` plus a slip), so its stem is too far off to be a variant."""
+        found: dict[str, float] = {}
+        readings = 0
+        for meant in everyday_words_one_slip_from(word):
+            terms = self.analyzer.analyze(meant)
+            if len(terms) != 1:
+                continue
+            slip = 1.0 - 1.0 / max(len(word), len(meant))
+            # Read as the member meant it: the word itself, or its other forms ("deliveries":
+            # `deliveri`, which the corpus writes `deliv`).
+            spellings = [Variant(terms[0], 1.0)] if self.has_term(terms[0]) else self.variants(terms[0], everyday=True)
+            for spelling in spellings:
+                found[spelling.term] = max(found.get(spelling.term, 0.0), slip * spelling.similarity)
+            readings += bool(spellings)
+            if readings == _MAX_CORRECTIONS:
+                break
+        return [Variant(term, similarity) for term, similarity in found.items()]
 
     def has_consonants_of(self, term: str) -> bool:
         """Whether the vocabulary spells a term with ``term``'s first letter and consonants, its

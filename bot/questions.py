@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .index import WORD_OF_LETTERS, is_common_word, opens_a_sentence
+from .index import WORD_OF_LETTERS, everyday_words_one_slip_from, is_common_word, opens_a_sentence
 from .tagging import noun_after_adjective
 
 # "According to the author/the New York Times…" says whose claim a question is about, not what
@@ -96,6 +96,15 @@ class QueryWord:
     written: str = ""  # the question's word it was read from, as written ("Zelenskyy", "long-range")
 
 
+def read_as_meant(word: str) -> str:
+    """The word, or the everyday word a typo of one most likely stands for ("raeson": "reason"),
+    so "what was the raeson for…" asks for a reason as "what was the reason for…" does."""
+    if is_common_word(word):
+        return word
+    meant = everyday_words_one_slip_from(word)
+    return meant[0] if meant else word
+
+
 def as_written(word: QueryWord) -> str:
     """The question's word a term was read from: "long-range" is one word though three terms."""
     return word.written.casefold() or word.term
@@ -132,7 +141,7 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     if not OPENS_WITH_QUESTION_WORD.match(question):
         return None
     skipped = ANSWER_KIND_WORDS | TITLES | PREPOSITIONS
-    candidates = [word for word in words if as_written(word) not in skipped]
+    candidates = [word for word in words if read_as_meant(as_written(word)) not in skipped]
     if not candidates:
         return None
     subject = candidates[0]

@@ -71,6 +71,27 @@ def test_a_name_alone_is_answered_whichever_way_it_is_spelled(engine, name):
     assert answer.hits and all("Zelensk" in hit.text or "Zerensk" in hit.text for hit in answer.hits)
 
 
+@pytest.mark.parametrize(
+    "typed, meant",
+    [
+        # The stemmer cuts a typo elsewhere than the word ("cpaital" is not `capit` plus a slip),
+        # so the word meant is read from the everyday words one slip from it.
+        ("how far from the cpaital is the village belarus bombed", "how far from the capital is the village belarus bombed"),
+        ("how many nato mmbers have been stretched to the limit supplying ukraine?", "how many nato members have been stretched to the limit supplying ukraine?"),
+        ("what did an anonymous source say about the tmiing of ukraine getting into nato", "what did an anonymous source say about the timing of ukraine getting into nato"),
+        # The word meant is "deliveries", which the corpus writes "delivered".
+        ("when do the slovak howitzer delievries start", "when do the slovak howitzer deliveries start"),
+        # A typo of a word on the kind of answer wanted is not what the question asks about.
+        ("what was the raeson for trump's withdrawal of troops from germany", "what was the reason for trump's withdrawal of troops from germany"),
+        ("under what cnoditions would zelensky be open to negotiating with russia?", "under what conditions would zelensky be open to negotiating with russia?"),
+    ],
+)
+def test_a_typo_of_an_everyday_word_is_answered_as_the_word_meant(engine, typed, meant):
+    answer, intended = engine.ask(typed), engine.ask(meant)
+    assert intended.hits and answer.hits, answer.no_match_reason
+    assert answer.hits[0].passage.citation == intended.hits[0].passage.citation
+
+
 def reaches(engine, question):
     """Each question word's term -> the vocabulary terms it searches for."""
     return {word.term: set(word.matches) for word in engine.query_words(question)}

@@ -11,6 +11,7 @@ from rank_bm25 import BM25Okapi
 from bot.analyzer import Analyzer
 from bot.index import (
     _common_words,
+    everyday_words_one_slip_from,
     CAPITALISED,
     IN_CAPITALS,
     LuceneIdfBM25,
@@ -243,6 +244,25 @@ def test_a_slip_of_the_keyboard_in_an_everyday_word_is_not_a_name():
     assert len(table) > 20_000
     for word in ("tanks", "plant", "address", "kiev", "zelensky", "goverment", "headache", "reason"):
         assert (word in table) == is_common_word(word) == (len(encoding().encode_ordinary(" " + word)) == 1), word
+
+
+def test_the_everyday_words_a_typo_was_meant_as_come_likeliest_first(seeds_built):
+    assert everyday_words_one_slip_from("cpaital") == ("capital",)
+    assert everyday_words_one_slip_from("raeson")[0] == "reason"
+    assert everyday_words_one_slip_from("Rpelace") == ("replace",)
+    # "rason" may be "reason", "raison" or "arson": cl100k learned "reason" first, the commoner.
+    meant = everyday_words_one_slip_from("rason")
+    assert meant[0] == "reason" and {"raison", "arson"} <= set(meant)
+    for name in ("bakhmut", "zaluzhnyi", "nto"):
+        assert everyday_words_one_slip_from(name) == (), name
+    # Read in the corpus as the word meant: "capital" is `capit`, not one edit from `cpaital`;
+    # "deliveries" is written `deliv` there ("delivered"); the corpus never writes "reason".
+    index = seeds_built.engine.index
+    assert [v.term for v in index.everyday_words_meant("cpaital")] == ["capit"]
+    assert [v.term for v in index.everyday_words_meant("delievries")] == ["deliv"]
+    assert [v.term for v in index.everyday_words_meant("tmiing")] == ["time"]
+    assert index.everyday_words_meant("raeson") == []
+    assert all(0.5 < v.similarity < 1.0 for v in index.everyday_words_meant("cpaital"))
 
 
 def test_regional_spellings_of_a_stem():
