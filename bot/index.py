@@ -18,7 +18,7 @@ import string
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -464,14 +464,14 @@ class SearchIndex:
         end = min(int(self.postings.offsets[term_id + 1]), start + _CASE_SAMPLE_PASSAGES)
         # A term opens the words it comes from ("ukrain": "Ukraine", "Ukrainian"), so only the
         # words that open with its first letters are analysed, not whole passages.
-        opening = re.compile(rf"(?<![^\W\d_]){re.escape(term[:_CASE_PREFIX])}", re.IGNORECASE)
+        prefix = term[:_CASE_PREFIX]
         cases: Counter[str | None] = Counter()
         for position in self.postings.doc_ids[start:end]:
             text = self.passages[int(position)].text
-            for found in opening.finditer(text):
-                word = WORD_OF_LETTERS.match(text, found.start())
+            for at in _word_starts(text, prefix):
+                word = WORD_OF_LETTERS.match(text, at)
                 # A sentence's first word is capitalised whatever it is.
-                if word and term in self.analyzer.analyze(word.group()) and not opens_a_sentence(text, found.start()):
+                if word and term in self.analyzer.analyze(word.group()) and not opens_a_sentence(text, at):
                     cases[word_case(word.group())] += 1
         written = sum(cases.values())
         if not written:
@@ -541,6 +541,21 @@ def in_case(word: str, case: str | None) -> str:
     if case == CAPITALISED:
         return word[:1].upper() + word[1:]
     return word
+
+
+def _word_starts(text: str, prefix: str) -> Iterator[int]:
+    """Where the words of ``text`` that open with ``prefix`` (in any case) start. Found in the
+    lowercased text with ``str.find``, several times faster than a case-blind regex; through
+    the regex when lowercasing changes the text's length ("İ")."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        yield from (found.start() for found in re.finditer(rf"(?<![^\W\d_]){re.escape(prefix)}", text, re.IGNORECASE))
+        return
+    at = lowered.find(prefix)
+    while at >= 0:
+        if not (at and text[at - 1].isalpha()):
+            yield at
+        at = lowered.find(prefix, at + 1)
 
 
 def opens_a_sentence(text: str, start: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 from hypothesis import given, strategies as st
@@ -11,6 +12,7 @@ from rank_bm25 import BM25Okapi
 from bot.analyzer import Analyzer
 from bot.index import (
     _common_words,
+    _word_starts,
     everyday_words_one_slip_from,
     CAPITALISED,
     IN_CAPITALS,
@@ -263,6 +265,19 @@ def test_the_everyday_words_a_typo_was_meant_as_come_likeliest_first(seeds_built
     assert [v.term for v in index.everyday_words_meant("tmiing")] == ["time"]
     assert index.everyday_words_meant("raeson") == []
     assert all(0.5 < v.similarity < 1.0 for v in index.everyday_words_meant("cpaital"))
+
+
+def test_where_words_open_with_a_prefix_is_found_in_any_case():
+    text = "Ukraine's UKRAINIAN allies; the ukrainians (not Kraine) and İstanbul"
+    assert [text[at : at + 4] for at in _word_starts(text, "ukr")] == ["Ukra", "UKRA", "ukra"]
+    assert list(_word_starts("Zelensky, zelenskyy-ZELENSKI", "zel")) == [0, 10, 20]
+
+
+@given(st.text(alphabet="ukrUKRİı a.-'9", max_size=40))
+def test_the_fast_word_search_finds_what_a_case_blind_regex_does(text):
+    # str.find on the lowercased text, or the regex itself when lowercasing changes the length.
+    expected = [found.start() for found in re.finditer(r"(?<![^\W\d_])ukr", text, re.IGNORECASE)]
+    assert list(_word_starts(text, "ukr")) == expected
 
 
 def test_regional_spellings_of_a_stem():
