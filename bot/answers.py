@@ -20,6 +20,7 @@ from .index import (
     CAPITALISED,
     WORD_OF_LETTERS,
     SearchIndex,
+    Variant,
     in_case,
     is_common_word,
     is_slip_of_a_common_word,
@@ -339,7 +340,8 @@ class Engine:
             for variant in self.index.variants(term, everyday=everyday):
                 # The same term may come as another form of the word and as a spelling of it:
                 # the closer reading counts.
-                matches[variant.term] = max(matches.get(variant.term, 0.0), weight * variant.similarity)
+                match = 1.0 if self._is_the_same_name(part, everyday, variant) else weight * variant.similarity
+                matches[variant.term] = max(matches.get(variant.term, 0.0), match)
             # A typo of an everyday word ("cpaital", "tmiing") reads as the word meant. Only one
             # with no spelling in the corpus: one that has some is more often a term or a name
             # ("statin" is not "station"), and reading it twice let off-topic questions through.
@@ -355,6 +357,15 @@ class Engine:
         if share != 1.0:  # a word that only says whose claim is asked about
             matches = {vocabulary_term: match * share for vocabulary_term, match in matches.items()}
         return QueryWord(term, importance * share, matches, written)
+
+    def _is_the_same_name(self, word: str, everyday: bool, variant: Variant) -> bool:
+        """Whether ``variant`` is the name ``word`` written another way ("Kyiv"/"Kiev",
+        "Khersno"/"Kherson": only vowels or an l/r apart, and a name the corpus capitalises),
+        which counts as the name itself. Not an acronym ("PPAR" is not "Paris") nor a word
+        the corpus writes in lowercase ("priori" is not "prior")."""
+        if everyday or word.isupper() or variant.similarity < 1.0:
+            return False
+        return self.index.usual_case(variant.term) == CAPITALISED
 
     def ranked(self, question: str, depth: int) -> list[tuple[int, float]]:
         """(passage position, score) of the ``depth`` best passages, best first: the same scoring

@@ -92,6 +92,20 @@ def test_a_typo_of_an_everyday_word_is_answered_as_the_word_meant(engine, typed,
     assert answer.hits[0].passage.citation == intended.hits[0].passage.citation
 
 
+def test_a_name_written_another_way_counts_as_the_name(engine, tmp_path):
+    # Only vowels or an l/r apart from a name the articles capitalise: the name itself, not a
+    # spelling that only probably means it.
+    matches = {word.written: word.matches for word in engine.query_words("What happened in Kyiv after Khersno?")}
+    assert matches["Kyiv"]["kiev"] == 1.0 and matches["Khersno"]["kherson"] == 1.0
+    typed = "after leaving khersno where did the russian troops pull back to"
+    meant = "after leaving kherson where did the russian troops pull back to"
+    assert top(engine, typed).passage.citation == top(engine, meant).passage.citation
+    # A word the corpus writes in lowercase is not a name: "priori" only probably means "prior".
+    (tmp_path / "a.txt").write_text("The prior agreement still holds.\n\nTalks resumed in Paris.\n", encoding="utf-8")
+    small = build_from(tmp_path).engine
+    assert {word.term: word.matches for word in small.query_words("a priori agreement")}["priori"] == {"prior": 0.8}
+
+
 def reaches(engine, question):
     """Each question word's term -> the vocabulary terms it searches for."""
     return {word.term: set(word.matches) for word in engine.query_words(question)}
