@@ -43,6 +43,7 @@ from .questions import (
     is_acronym_or_titled,
     names_asked_about,
     subject_of,
+    with_rule_words_mended,
 )
 
 # A variant spelling scores lower than the word as written. A name's or an unknown word's
@@ -195,7 +196,7 @@ class Engine:
         requires of every passage, not the earlier question's."""
         started = time.perf_counter()
         top_k = self.options.top_k if top_k is None else top_k
-        typed = as_typed_plainly(question)
+        typed = self._typed_plainly(question)
         reading = self._as_the_corpus_writes(typed)
         words = self.query_words(reading)
         figure = bool(ASKS_FOR_A_FIGURE.search(reading))
@@ -211,6 +212,14 @@ class Engine:
         took_ms = (time.perf_counter() - started) * 1000.0
         reason = None if hits else self._no_match_reason(words, source, unknown, subject if named else None, lacking)
         return Answer(question, hits, took_ms, reason, more, tuple(words))
+
+    def _typed_plainly(self, question: str) -> str:
+        """How the question is read whatever the way it was typed: spaces, capitals throughout,
+        typos of the words the rules on questions read (``bot.questions``)."""
+        return with_rule_words_mended(as_typed_plainly(question), self._has_word)
+
+    def _has_word(self, word: str) -> bool:
+        return any(self.index.has_term(term) for term in self.analyzer.analyze(word))
 
     def _as_the_corpus_writes(self, question: str) -> str:
         """The question with each word typed in lowercase cased as the corpus writes it, so the
@@ -371,7 +380,7 @@ class Engine:
         """(passage position, score) of the ``depth`` best passages, best first: the same scoring
         as ``ask`` but without the no-match thresholds and duplicate removal (for benchmarks that
         need a full ranked list)."""
-        question = as_typed_plainly(question)
+        question = self._typed_plainly(question)
         ranked = self.index.top(term_weights(self.query_words(question)), depth)
         if ASKS_FOR_A_FIGURE.search(question):
             ranked = self._prefer_figures(ranked)

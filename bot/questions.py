@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from .index import WORD_OF_LETTERS, everyday_words_one_slip_from, is_common_word, opens_a_sentence
 from .tagging import noun_after_adjective
@@ -84,6 +85,10 @@ PREPOSITIONS = frozenset(
 MOSTLY_CAPITALISED = 0.6
 _POSSESSIVE = re.compile(r"['’]s\Z")  # "General *Zaluzhnyi's* position": the name is "Zaluzhnyi"
 _LETTERS_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+# The words the rules above read, which a typo would hide from them (of five letters or more:
+# a slip of a shorter word is too often another word).
+RULE_WORDS = frozenset({"according", "which", "where", "whose"}) | THE_CORPUS_ITSELF | REQUEST_WORDS | ANSWER_KIND_WORDS
+_LONG_WORD = re.compile(r"(?<![\w'’-])[^\W\d_]{5,}(?![\w'’-])")
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     if not OPENS_WITH_QUESTION_WORD.match(question):
         return None
     skipped = ANSWER_KIND_WORDS | TITLES | PREPOSITIONS
-    candidates = [word for word in words if read_as_meant(as_written(word)) not in skipped]
+    candidates = [word for word in words if as_written(word) not in skipped]
     if not candidates:
         return None
     subject = candidates[0]
@@ -239,6 +244,24 @@ def as_typed_plainly(question: str) -> str:
         if len(lowered) == len(question):  # a letter whose lowercase is two ("İ") keeps its case
             return lowered
     return question
+
+
+def with_rule_words_mended(question: str, known: Callable[[str], bool]) -> str:
+    """The question with each typo of a word the rules on questions read ("acording to the
+    author", "what was the raeson for", "whcih") written as that word, so they read it as typed
+    right. Not a word the corpus has (``known``): "howard" is one slip from "toward", and the
+    corpus's Howard. Only those words: a typo of any other everyday word is searched for as the
+    word meant (``SearchIndex.everyday_words_meant``) but keeps its place, since a name the
+    corpus lacks may be one slip from a rare English word ("boris" from "bois")."""
+
+    def mended(found: re.Match[str]) -> str:
+        word = found.group()
+        meant = read_as_meant(word)
+        if meant == word or meant not in RULE_WORDS or known(word):
+            return word
+        return meant.capitalize() if word[:1].isupper() else meant
+
+    return _LONG_WORD.sub(mended, question)
 
 
 def is_shouted(question: str) -> bool:

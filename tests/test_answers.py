@@ -6,7 +6,7 @@ import pytest
 
 from bot.answers import ASKS_FOR_A_FIGURE
 from bot.evaluation import fold
-from bot.questions import capitalised_names, cases_its_names, names_asked_about
+from bot.questions import capitalised_names, cases_its_names, names_asked_about, with_rule_words_mended
 from tests.conftest import build_from
 
 
@@ -84,12 +84,26 @@ def test_a_name_alone_is_answered_whichever_way_it_is_spelled(engine, name):
         # A typo of a word on the kind of answer wanted is not what the question asks about.
         ("what was the raeson for trump's withdrawal of troops from germany", "what was the reason for trump's withdrawal of troops from germany"),
         ("under what cnoditions would zelensky be open to negotiating with russia?", "under what conditions would zelensky be open to negotiating with russia?"),
+        # "According to the author" says whose claim is asked about, typed right or not.
+        ("Acocrding to the author, who suffers the most from the war?", "According to the author, who suffers the most from the war?"),
     ],
 )
 def test_a_typo_of_an_everyday_word_is_answered_as_the_word_meant(engine, typed, meant):
     answer, intended = engine.ask(typed), engine.ask(meant)
     assert intended.hits and answer.hits, answer.no_match_reason
     assert answer.hits[0].passage.citation == intended.hits[0].passage.citation
+
+
+def test_typos_of_the_words_the_rules_read_are_mended_but_not_names():
+    def known(word):
+        return word.lower() in {"howard", "stoltenberg"}
+
+    assert with_rule_words_mended("Acocrding to the artcile, whcih side?", known) == "According to the article, which side?"
+    assert with_rule_words_mended("what was the raeson for it, explian plaese", known) == "what was the reason for it, explain please"
+    # A word the corpus has is not a typo ("howard" is one slip from "toward"); a typo of a word
+    # the rules do not read is searched as meant, in its place ("rpelace").
+    assert with_rule_words_mended("what did michael howard say", known) == "what did michael howard say"
+    assert with_rule_words_mended("Who will rpelace Stoltenberg?", known) == "Who will rpelace Stoltenberg?"
 
 
 def test_a_name_written_another_way_counts_as_the_name(engine, tmp_path):
