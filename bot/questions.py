@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from .index import WORD_OF_LETTERS, everyday_words_one_slip_from, is_common_word, opens_a_sentence
 from .tagging import noun_after_adjective
 
@@ -256,6 +259,8 @@ def with_rule_words_mended(question: str, known: Callable[[str], bool]) -> str:
 
     def mended(found: re.Match[str]) -> str:
         word = found.group()
+        if process.extractOne(word.lower(), RULE_WORDS, scorer=OSA.distance, score_cutoff=1) is None:
+            return word  # not one slip from any of them: no need to look for the likeliest word
         meant = read_as_meant(word)
         if meant == word or meant not in RULE_WORDS or known(word):
             return word
