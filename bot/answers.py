@@ -349,14 +349,8 @@ class Engine:
             for variant in self.index.variants(term, everyday=everyday):
                 # The same term may come as another form of the word and as a spelling of it:
                 # the closer reading counts.
-                same = self._is_the_same_name(part, everyday, variant)
-                matches[variant.term] = max(matches.get(variant.term, 0.0), 1.0 if same else weight * variant.similarity)
-                if same and not known:
-                    # A name the corpus lacks that is one it has, written another way, means
-                    # all the corpus's spellings of it ("Zeelnsky": Zelensky, and Zerensky).
-                    for spelling in self.index.variants(variant.term):
-                        match = 1.0 if self._is_the_same_name(part, everyday, spelling) else weight * spelling.similarity
-                        matches[spelling.term] = max(matches.get(spelling.term, 0.0), match)
+                match = 1.0 if self._is_the_same_name(part, everyday, variant) else weight * variant.similarity
+                matches[variant.term] = max(matches.get(variant.term, 0.0), match)
             # A typo of an everyday word ("cpaital", "tmiing") reads as the word meant. Only one
             # with no spelling in the corpus: one that has some is more often a term or a name
             # ("statin" is not "station"), and reading it twice let off-topic questions through.

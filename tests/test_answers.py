@@ -111,10 +111,6 @@ def test_a_name_written_another_way_counts_as_the_name(engine, tmp_path):
     # spelling that only probably means it.
     matches = {word.written: word.matches for word in engine.query_words("What happened in Kyiv after Khersno?")}
     assert matches["Kyiv"]["kiev"] == 1.0 and matches["Khersno"]["kherson"] == 1.0
-    # A name the corpus lacks that is one it has means all the corpus's spellings of it.
-    assert {word.written: word.matches for word in engine.query_words("Why did Zeelnsky refuse?")}["Zeelnsky"] == {
-        "zelenski": 1.0, "zerenski": 1.0
-    }
     typed = "after leaving khersno where did the russian troops pull back to"
     meant = "after leaving kherson where did the russian troops pull back to"
     assert top(engine, typed).passage.citation == top(engine, meant).passage.citation
