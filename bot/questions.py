@@ -149,7 +149,9 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     if not OPENS_WITH_QUESTION_WORD.match(question):
         return None
     skipped = ANSWER_KIND_WORDS | TITLES | PREPOSITIONS
-    candidates = [word for word in words if as_written(word) not in skipped]
+    # A typo of a preposition is one too ("brtween"); the other words skipped were mended
+    # before (``with_rule_words_mended``), but a preposition is too often one slip from a name.
+    candidates = [word for word in words if read_as_meant(as_written(word)) not in skipped]
     if not candidates:
         return None
     subject = candidates[0]

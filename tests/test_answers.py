@@ -377,6 +377,10 @@ def test_the_subject_of_a_question_is_read_past_its_answer_kind_titles_and_prepo
     assert_quoted_first(
         engine, "How far along are Russia and Belarus in their plan to integrate?", "004_", "nearly half of the national"
     )
+    # Typed with a slip, it is still one.
+    assert_quoted_first(
+        engine, "How far alnog are Russia and Belarus in their plan to integrate?", "004_", "nearly half of the national"
+    )
     # An adjective the corpus lacks says which source (the article's is "unnamed"): the source
     # is the subject.
     assert_quoted_first(
