@@ -1,9 +1,11 @@
 """How a member types a question does not change its answer: every question of the seven
 question files opened with a greeting or a request, with its spaces doubled or thanks after it
-is answered (or refused) as typed plainly, and shouted in capitals as typed in lowercase."""
+is answered (or refused) as typed plainly, and shouted in capitals as typed in lowercase. A
+slip of the keyboard in one long word changes few answers."""
 
 from __future__ import annotations
 
+import random
 from typing import Callable
 
 import pytest
@@ -48,3 +50,41 @@ def test_a_question_retyped_is_answered_as_typed_plainly(engine: Engine, questio
     ]
     assert len(questions) >= 400
     assert changed == []
+
+
+def _slipped(question: str, slip: str, rng: random.Random) -> str:
+    """The question with one slip of the keyboard inside one of its words of 6+ letters."""
+    words = question.split()
+    long_words = [index for index, word in enumerate(words) if len(word) >= 6 and word.isalpha()]
+    if not long_words:
+        return question
+    index = rng.choice(long_words)
+    word, cut = words[index], rng.randrange(1, len(words[index]) - 1)
+    if slip == "swapped":
+        word = word[:cut] + word[cut + 1] + word[cut] + word[cut + 2 :]
+    elif slip == "left out":
+        word = word[:cut] + word[cut + 1 :]
+    elif slip == "doubled":
+        word = word[:cut] + word[cut] + word[cut:]
+    else:  # the key to the right on the keyboard
+        keys = "qwertyuiopasdfghjklzxcvbnm"
+        word = word[:cut] + keys[(keys.index(word[cut].lower()) + 1) % len(keys)] + word[cut + 1 :]
+    words[index] = word
+    return " ".join(words)
+
+
+# Of the 415 questions, how many get another first quote (or a refusal instead of one, or the
+# other way round) with the slip: what the fifteenth session measured, slips drawn with seed 1
+# (at its start: 20, 30, 18 and 25). Those left are mostly names a slip takes further than a
+# spelling ("mliley", "zeensky"), typos one slip from two words ("poand": "Poland", "pound"),
+# and near ties.
+MOST_CHANGED_BY_A_SLIP = {"swapped": 9, "left out": 20, "doubled": 12, "next key": 19}
+
+
+@pytest.mark.parametrize("slip", sorted(MOST_CHANGED_BY_A_SLIP))
+def test_a_slip_of_the_keyboard_changes_few_answers(engine: Engine, questions: list[str], slip: str):
+    rng = random.Random(1)
+    changed = [
+        question for question in questions if _outcome(engine.ask(_slipped(question, slip, rng))) != _outcome(engine.ask(question))
+    ]
+    assert len(changed) <= MOST_CHANGED_BY_A_SLIP[slip], changed
