@@ -342,6 +342,12 @@ class SearchIndex:
             return self.passages.source_of(position)
         return self.passages[position].source
 
+    def text_of(self, position: int) -> str:
+        """The text of the passage at ``position`` (a stored one without looking up its file)."""
+        if isinstance(self.passages, PassageStore):
+            return self.passages.text_of(position)
+        return self.passages[position].text
+
     def follows_in_its_file(self, position: int) -> bool:
         """Whether the passage before ``position`` is of the same file."""
         return self.source_range(self.source_of(position))[0] < position
@@ -466,13 +472,20 @@ class SearchIndex:
         # words that open with its first letters are analysed, not whole passages.
         prefix = term[:_CASE_PREFIX]
         cases: Counter[str | None] = Counter()
+        read: dict[str, tuple[bool, str | None]] = {}  # word -> (of the term, its case): words repeat
         for position in self.postings.doc_ids[start:end]:
-            text = self.passages[int(position)].text
+            text = self.text_of(int(position))
             for at in _word_starts(text, prefix):
-                word = WORD_OF_LETTERS.match(text, at)
+                found = WORD_OF_LETTERS.match(text, at)
+                if found is None:
+                    continue
+                word = found.group()
+                if word not in read:
+                    read[word] = (term in self.analyzer.analyze(word), word_case(word))
+                of_term, case = read[word]
                 # A sentence's first word is capitalised whatever it is.
-                if word and term in self.analyzer.analyze(word.group()) and not opens_a_sentence(text, at):
-                    cases[word_case(word.group())] += 1
+                if of_term and not opens_a_sentence(text, at):
+                    cases[case] += 1
         written = sum(cases.values())
         if not written:
             return None

@@ -46,6 +46,9 @@ class PassageStore(Sequence[Passage]):
     def __iter__(self) -> Iterator[Passage]:
         return (self[i] for i in range(len(self)))
 
+    def text_of(self, position: int) -> str:
+        return self.segment.text(position)
+
     def source_of(self, position: int) -> str:
         file = int(np.searchsorted(self.segment.file_passages, position, side="right")) - 1
         return self.segment.sources[file]
