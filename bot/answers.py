@@ -387,8 +387,8 @@ class Engine:
         return self._by_meaning(question, ranked)
 
     def _prefer_figures(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        passages = self.index.passages
-        boosted = [(p, s * FIGURE_BOOST if _DIGIT.search(passages[p].text) else s) for p, s in ranked]
+        text_of = self.index.text_of
+        boosted = [(p, s * FIGURE_BOOST if _DIGIT.search(text_of(p)) else s) for p, s in ranked]
         return _best_first(boosted)
 
     def _rank(
@@ -491,7 +491,7 @@ class Engine:
         head = scored[:SEMANTIC_POOL]
         if weight <= 0 or not head:
             return scored
-        cosines = semantic.similarities(question, [self.index.passages[position].text for position, _ in head])
+        cosines = semantic.similarities(question, [self.index.text_of(position) for position, _ in head])
         if cosines is None:
             return scored
         boosted = [(position, score * (1.0 + weight * max(0.0, float(cosine)))) for (position, score), cosine in zip(head, cosines)]

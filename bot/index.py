@@ -524,7 +524,7 @@ class SearchIndex:
     def terms_of(self, position: int) -> set[str]:
         if self.forward is not None:
             return set(self.forward.terms_of(position))
-        return set(self.analyzer.analyze(self.passages[position].text))
+        return set(self.analyzer.analyze(self.text_of(position)))
 
 
 def _remembered(memo: dict[_Key, _Value], key: _Key, look_up: Callable[[], _Value]) -> _Value:
