@@ -199,9 +199,9 @@ def is_slip_of_a_common_word(word: str) -> bool:
 @lru_cache(maxsize=1 << 16)
 def everyday_words_one_slip_from(word: str) -> tuple[str, ...]:
     """The everyday words (``is_common_word``) one slip of the keyboard from ``word``, likeliest
-    first: "cpaital" → ("capital",), "rason" → ("reason", …, "raison", "arson"). cl100k numbers its tokens
-    in the order it learned them, most frequent first, so a lower number is the commoner word
-    (Norvig's spelling corrector picks the most frequent candidate the same way)."""
+    first: "cpaital" → ("capital",), "rason" → ("reason", …, "raison", "arson"). cl100k numbers
+    its tokens in the order it learned them, most frequent first, so a lower number is the
+    commoner word (Norvig's spelling corrector picks the most frequent candidate the same way)."""
     word = fold_word(word)
     if len(word) < _MIN_SLIP_LENGTH or not (word.isascii() and word.isalpha()):
         return ()

@@ -149,8 +149,9 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     if not OPENS_WITH_QUESTION_WORD.match(question):
         return None
     skipped = ANSWER_KIND_WORDS | TITLES | PREPOSITIONS
-    # A typo of a preposition is one too ("brtween"); the other words skipped were mended
-    # before (``with_rule_words_mended``), but a preposition is too often one slip from a name.
+    # A typo of a preposition is one too ("brtween"). The other words skipped were mended in the
+    # question (``with_rule_words_mended``); prepositions are not, being too often one slip from
+    # a name ("michael howard" is not "michael toward").
     candidates = [word for word in words if read_as_meant(as_written(word)) not in skipped]
     if not candidates:
         return None
@@ -254,10 +255,10 @@ def as_typed_plainly(question: str) -> str:
 def with_rule_words_mended(question: str, known: Callable[[str], bool]) -> str:
     """The question with each typo of a word the rules on questions read ("acording to the
     author", "what was the raeson for", "whcih") written as that word, so they read it as typed
-    right. Not a word the corpus has (``known``): "howard" is one slip from "toward", and the
-    corpus's Howard. Only those words: a typo of any other everyday word is searched for as the
-    word meant (``SearchIndex.everyday_words_meant``) but keeps its place, since a name the
-    corpus lacks may be one slip from a rare English word ("boris" from "bois")."""
+    right. Not a word the corpus has (``known``): there it is a word, not a typo. Only those
+    words: a typo of any other everyday word is searched for as the word meant
+    (``SearchIndex.everyday_words_meant``) but keeps its place, since a name the corpus lacks may
+    be one slip from a rare English word ("boris" from "bois")."""
 
     def mended(found: re.Match[str]) -> str:
         word = found.group()
