@@ -55,7 +55,7 @@ def test_a_question_retyped_is_answered_as_typed_plainly(engine: Engine, questio
 def _slipped(question: str, slip: str, rng: random.Random) -> str:
     """The question with one slip of the keyboard inside one of its words of 6+ letters."""
     words = question.split()
-    long_words = [index for index, word in enumerate(words) if len(word) >= 6 and word.isalpha()]
+    long_words = [index for index, word in enumerate(words) if len(word) >= 6 and word.isascii() and word.isalpha()]
     if not long_words:
         return question
     index = rng.choice(long_words)
