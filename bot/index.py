@@ -188,7 +188,6 @@ def is_common_word(word: str) -> bool:
 _MIN_SLIP_LENGTH = 5
 
 
-@lru_cache(maxsize=1 << 16)
 def is_slip_of_a_common_word(word: str) -> bool:
     """One slip of the keyboard from an everyday English word (a letter left out, added, changed
     or two swapped: "headcahe", "chambr", "actualy"): a typo, not a name. Short words are one

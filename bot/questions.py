@@ -104,13 +104,14 @@ class QueryWord:
     written: str = ""  # the question's word it was read from, as written ("Zelenskyy", "long-range")
 
 
-def read_as_meant(word: str) -> str:
-    """The word, or the everyday word a typo of one most likely stands for ("raeson": "reason"),
-    so "what was the raeson for…" asks for a reason as "what was the reason for…" does."""
-    if is_common_word(word):
-        return word
+def typo_of_one_of(word: str, words: frozenset[str]) -> str | None:
+    """The word of ``words`` that ``word`` is most likely a typo of ("raeson": "reason"), or None:
+    when it is an everyday word itself, or a likelier typo of another everyday word. Only a word
+    one slip from one of ``words`` is looked up among the everyday words."""
+    if is_common_word(word) or process.extractOne(word.casefold(), words, scorer=OSA.distance, score_cutoff=1) is None:
+        return None
     meant = everyday_words_one_slip_from(word)
-    return meant[0] if meant else word
+    return meant[0] if meant and meant[0] in words else None
 
 
 def as_written(word: QueryWord) -> str:
@@ -152,7 +153,9 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     # A typo of a preposition is one too ("brtween"). The other words skipped were mended in the
     # question (``with_rule_words_mended``); prepositions are not, being too often one slip from
     # a name ("michael howard" is not "michael toward").
-    candidates = [word for word in words if read_as_meant(as_written(word)) not in skipped]
+    candidates = [
+        word for word in words if as_written(word) not in skipped and typo_of_one_of(as_written(word), skipped) is None
+    ]
     if not candidates:
         return None
     subject = candidates[0]
@@ -262,10 +265,8 @@ def with_rule_words_mended(question: str, known: Callable[[str], bool]) -> str:
 
     def mended(found: re.Match[str]) -> str:
         word = found.group()
-        if process.extractOne(word.lower(), RULE_WORDS, scorer=OSA.distance, score_cutoff=1) is None:
-            return word  # not one slip from any of them: no need to look for the likeliest word
-        meant = read_as_meant(word)
-        if meant == word or meant not in RULE_WORDS or known(word):
+        meant = typo_of_one_of(word, RULE_WORDS)
+        if meant is None or known(word):
             return word
         return meant.capitalize() if word[:1].isupper() else meant
 
