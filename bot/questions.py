@@ -15,7 +15,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .index import WORD_OF_LETTERS, everyday_words_one_slip_from, is_common_word, opens_a_sentence
-from .tagging import noun_after_adjective
+from .tagging import is_verb, noun_after_adjective
 
 # "According to the author/the New York Times…" says whose claim a question is about, not what
 # it is about, and news opens paragraph after paragraph with "According to reports": searched,
@@ -69,6 +69,7 @@ ANSWER_KIND_WORDS = frozenset(
 # passage names the one ("CCTV", "the House of Representatives"), seldom the kind ("outlet",
 # "chamber"). "What" is left alone: "What *sanctions*…", "What *role*…" ask about the noun.
 ASKS_WHICH_ONE = "which"
+COUNTING_WORDS = frozenset({"many", "much"})
 TITLES = frozenset("gen pm mr mrs ms dr sen rep gov lt col sgt prof pres".split())
 # When that subject is a name the question capitalises ("When did *Finland* join NATO?", "How
 # many *Russian* troops are in Belarus?"), a passage that never names it answers another
@@ -162,6 +163,11 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     by_written = {as_written(word): word for word in words}
     if len(candidates) > 1 and _names_the_kind_asked_for(question, subject):
         subject = candidates[1]
+    if not subject.matches and subject.written and _counts_a_verb(question, subject.written):
+        following = candidates[candidates.index(subject) + 1 :]
+        if not following:
+            return None
+        subject = following[0]
     if not subject.matches and subject.written:
         # An adjective the corpus lacks says which thing is asked about, not what: "an
         # *anonymous* source" is the articles' "unnamed source", and the source is the subject.
@@ -172,6 +178,13 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     name = _name_from(question, subject.written, found) if subject.written else [subject.term]
     rest = tuple(by_written[part.casefold()] for part in name[1:] if part.casefold() in by_written)
     return Subject(subject, (subject, *rest), " ".join(name), _follows_a_preposition(question, found))
+
+
+def _counts_a_verb(question: str, word: str) -> bool:
+    """Whether ``word`` is a verb right after "how many" or "how much": "how many *died* when a
+    missile hit…" counts the dead, whom it leaves unsaid, so the verb is not what is asked
+    about. After "who" or "what" it is: "Who *replaced* Zaluzhny…" asks about the replacing."""
+    return _word_before(question, _find_word(question, word)) in COUNTING_WORDS and is_verb(question, word)
 
 
 def _names_the_kind_asked_for(question: str, word: QueryWord) -> bool:

@@ -28,6 +28,16 @@ def noun_after_adjective(text: str, word: str) -> str | None:
     return None
 
 
+def is_verb(text: str, word: str) -> bool:
+    """Whether ``word`` is a verb in ``text`` ("died" in "how many died when…"), so names no thing
+    the question asks about. Not a participle qualifying a noun ("the *shelled* village")."""
+    tagged = _tagged(text)
+    return any(
+        current == word and tag.startswith("VB") and not _is_adjective(tagged, position)
+        for position, (current, tag) in enumerate(tagged)
+    )
+
+
 def _is_adjective(tagged: tuple[tuple[str, str], ...], position: int) -> bool:
     """An adjective, or a participle right after a determiner, which qualifies the noun as one
     does: "the *shelled* village" is a village (the tagger reads "shelled" as a past tense)."""

@@ -399,6 +399,11 @@ def test_the_subject_of_a_question_is_read_past_its_answer_kind_titles_and_prepo
     assert_quoted_first(
         engine, "How far was the shelled village from the Ukrainian capital?", "001_", "70 kilometers"
     )
+    # A verb after "how many" counts what it leaves unsaid: the dead, whom the article counts
+    # as "killing 2 people". After "who" the verb is what is asked about (above: "replaced").
+    assert_quoted_first(
+        engine, "How many died when a missile hit an apartment building in central Kyiv?", "001_", "killing 2 people"
+    )
     # The noun after "which" is the kind of answer: the article names the broadcaster (CCTV)
     # without calling it one.
     assert_quoted_first(

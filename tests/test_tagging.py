@@ -1,6 +1,6 @@
 """Parts of speech, as the subject rule reads them (offline: the tagger's lexicon is in its wheel)."""
 
-from bot.tagging import noun_after_adjective
+from bot.tagging import is_verb, noun_after_adjective
 
 
 def test_an_adjective_before_a_noun_points_to_the_noun():
@@ -26,3 +26,10 @@ def test_a_name_or_a_noun_before_a_noun_is_no_adjective():
 def test_an_adjective_with_no_noun_after_it_points_nowhere():
     assert noun_after_adjective("Why was the general so anonymous?", "anonymous") is None
     assert noun_after_adjective("What did an anonymous source say?", "source") is None
+
+
+def test_a_verb_is_told_from_a_participle_that_qualifies_a_noun():
+    assert is_verb("how many died when a missile hit an apartment building?", "died")
+    assert is_verb("Who shelled the village?", "shelled")
+    assert not is_verb("How far was the shelled village from the capital?", "shelled")
+    assert not is_verb("how many tanks did Germany send?", "tanks")
