@@ -449,6 +449,14 @@ class SearchIndex:
                 break
         return [Variant(term, similarity) for term, similarity in found.items()]
 
+    def forms_of_a_name(self, term: str) -> list[str]:
+        """The corpus's longer or shorter forms of a name it capitalises, that it capitalises too:
+        a place and its people ("russia": `russian`; "europeans": `europ`). The stemmer keeps
+        them apart, and a member asks about "the Europeans" where the article says "Europe"."""
+        if self.usual_case(term) != CAPITALISED:
+            return []
+        return [form.term for form in self._other_forms(term) if self.usual_case(form.term) == CAPITALISED]
+
     def has_consonants_of(self, term: str) -> bool:
         """Whether the vocabulary spells a term with ``term``'s first letter and consonants, its
         vowels aside: a name transliterated another way ("dnipro"/"dnieper"), too far off in

@@ -230,6 +230,32 @@ def test_how_a_question_is_typed_does_not_change_how_it_is_read(engine, typed):
     assert answer.no_match_reason == "no passage that mentions “Finland” matches enough of the question"
 
 
+def test_a_name_asked_in_one_form_reaches_the_passage_writing_another(engine):
+    # The article writes "holds opposite views to Europe in terms of the Iran nuclear deal".
+    assert_quoted_first(
+        engine, "on which policy areas did trump clash with the europeans", "004_", "Iran nuclear deal"
+    )
+    # "Russia" reaches "the Russian side has also made no secret of the fact that sooner or later
+    # it will take Kyiv".
+    assert_quoted_first(engine, "will russia take kiev eventually?", "000_", "sooner or later it will take Kyiv")
+    # Not an everyday word cl100k holds whole: "European countries" are not "Europe", where the
+    # US is sending troops.
+    assert_quoted_first(
+        engine, "are nato and european countries going to send troops to help ukraine", "000_", "sending troops to aid Ukraine"
+    )
+
+
+def test_the_case_a_question_is_typed_in_does_not_change_the_order(engine):
+    typed = [
+        "What has Belarus been giving Russia since the war broke out?",
+        "what has belarus been giving russia since the war broke out?",
+        "WHAT HAS BELARUS BEEN GIVING RUSSIA SINCE THE WAR BROKE OUT?",
+    ]
+    orders = {tuple(hit.passage.citation for hit in engine.ask(question).hits) for question in typed}
+    assert len(orders) == 1
+    assert_quoted_first(engine, typed[1], "001_", "providing it with military channels")
+
+
 def test_a_question_typed_in_lowercase_reads_names_as_the_corpus_writes_them(engine):
     # "finland" and "nato" are the articles' "Finland" and "NATO": refused as the question with
     # capitals is, the reason naming Finland as the corpus writes it.

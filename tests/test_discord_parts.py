@@ -51,7 +51,8 @@ def test_a_question_without_context_is_asked_as_is(engine):
 def test_follow_up_uses_the_earlier_question_but_answers_the_new_words(engine):
     asked = asking.ask(engine, "and what about Belarus?", context=MISSILES)
     assert asked.context == MISSILES
-    assert asked.must_match == ("belarus",)
+    # Any form of the name will do: a passage on "Belarusian rockets" is about Belarus.
+    assert asked.must_match == ("belarus", "belarusian")
     assert asked.answer.question == "and what about Belarus?"
     assert asked.answer.hits
     assert all("Belarus" in hit.text for hit in asked.answer.hits)

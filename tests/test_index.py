@@ -223,6 +223,19 @@ def test_an_unknown_word_reaches_longer_and_shorter_forms_of_itself_not_words_it
     assert index.variants("photosynthesi") == []
 
 
+def test_a_name_reaches_its_other_forms_that_the_corpus_capitalises_too(seeds_built):
+    index = seeds_built.engine.index
+    # A place and its people: the stemmer keeps them apart.
+    assert index.forms_of_a_name("ukrain") == ["ukrainian"]
+    assert index.forms_of_a_name("belarusian") == ["belarus"]
+    assert "europ" in index.forms_of_a_name("european")
+    # A word the corpus writes in lowercase is no name: its forms are the stemmer's business.
+    assert index.forms_of_a_name("militari") == []
+    small = SearchIndex(passages_from(["Ukraine will ask again.", "The Ukrainian army", "the ukrainian way"]), Analyzer())
+    # Written both ways, "ukrainian" is not a name the corpus capitalises.
+    assert small.forms_of_a_name("ukrain") == []
+
+
 def test_two_letters_typed_the_wrong_way_round_are_one_slip_in_a_word_the_corpus_lacks(seeds_built):
     index = seeds_built.engine.index
     assert "belarus" in [v.term for v in index.variants("blearus")]

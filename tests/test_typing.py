@@ -74,11 +74,13 @@ def _slipped(question: str, slip: str, rng: random.Random) -> str:
 
 
 # Of the 415 questions, how many get another first quote (or a refusal instead of one, or the
-# other way round) with the slip: what the fifteenth session measured, slips drawn with seed 1
-# (at its start: 20, 30, 18 and 25). Those left are mostly names a slip takes further than a
-# spelling ("mliley", "zeensky"), typos one slip from two words ("poand": "Poland", "pound"),
-# and near ties.
-MOST_CHANGED_BY_A_SLIP = {"swapped": 9, "left out": 20, "doubled": 12, "next key": 19}
+# other way round) with the slip: what the sixteenth session measured, slips drawn with seed 1
+# (at the fifteenth's start: 20, 30, 18 and 25; at its end 9, 20, 12, 19). Those left are mostly
+# names a slip takes further than a spelling ("mliley", "zeensky"), typos one slip from two
+# words ("poand": "Poland", "pound"), and near ties. "will *russa* take kiev eventually?" is
+# one more left out: a slip of a name reaches its spellings but not its other forms
+# ("russian"), through which the question as typed is answered.
+MOST_CHANGED_BY_A_SLIP = {"swapped": 9, "left out": 21, "doubled": 10, "next key": 17}
 
 
 @pytest.mark.parametrize("slip", sorted(MOST_CHANGED_BY_A_SLIP))
