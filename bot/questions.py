@@ -124,7 +124,8 @@ def as_written(word: QueryWord) -> str:
 class Subject:
     """What a question opening with its question word asks about: its first searched word but
     for words on the kind of answer wanted (and the noun after "which") and titles, or the noun
-    an adjective the corpus lacks qualifies, with the rest of its name if it is a name
+    an adjective the corpus lacks qualifies, or the word after a verb that follows "how many",
+    with the rest of its name if it is a name
     (the corpus may write only some of a name's words: "Boris Johnson" as "Johnson")."""
 
     word: QueryWord
