@@ -200,8 +200,7 @@ class Engine:
         requires of every passage, not the earlier question's."""
         started = time.perf_counter()
         top_k = self.options.top_k if top_k is None else top_k
-        typed = self._typed_plainly(question)
-        reading = self._as_the_corpus_writes(typed)
+        reading = self._as_the_corpus_writes(self._typed_plainly(question))
         words = self.query_words(reading)
         figure = bool(ASKS_FOR_A_FIGURE.search(reading))
         subject = subject_of(reading, words) if read_subject else None

@@ -453,9 +453,12 @@ class SearchIndex:
         """The corpus's longer or shorter forms of a name it capitalises, that it capitalises too:
         a place and its people ("russia": `russian`; "europeans": `europ`). The stemmer keeps
         them apart, and a member asks about "the Europeans" where the article says "Europe"."""
-        if self.usual_case(term) != CAPITALISED:
+        # The forms are a few lookups in the vocabulary; a case is read from passages: only a term
+        # that has forms has its case read.
+        forms = self._other_forms(term)
+        if not forms or self.usual_case(term) != CAPITALISED:
             return []
-        return [form.term for form in self._other_forms(term) if self.usual_case(form.term) == CAPITALISED]
+        return [form.term for form in forms if self.usual_case(form.term) == CAPITALISED]
 
     def has_consonants_of(self, term: str) -> bool:
         """Whether the vocabulary spells a term with ``term``'s first letter and consonants, its
