@@ -162,9 +162,10 @@ def analyze_chunks(chunks: Chunks, analyzer: Analyzer) -> ForwardIndex:
     return ForwardIndex.from_ids([vocabulary[i] for i in used.tolist()], local[stream], lengths)
 
 
-# ASCII punctuation but the underscore (a word character): at the ends of a chunk it is never
-# part of a term (terms start with a letter or digit and joiners need one on each side).
-_EDGE_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"
+# ASCII punctuation but the underscore (a word character) and "$" (a term, ``dollar``): at the
+# ends of a chunk it is never part of a term (terms start with a letter, a digit or a currency
+# sign, and joiners need one on each side).
+_EDGE_PUNCTUATION = "!\"#%&'()*+,-./:;<=>?@[\\]^`{|}~"
 
 
 class _WordTerms:

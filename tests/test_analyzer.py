@@ -17,8 +17,18 @@ def test_lowercase_stopwords_and_stemming():
 def test_numbers_keep_their_value_whatever_the_separators():
     assert analyzer.analyze("another 400,000 soldiers") == ["anoth", "400000", "soldier"]
     assert "400000" in analyzer.analyze("400000 troops")
-    assert analyzer.analyze("$53 million") == ["53", "million"]
+    assert analyzer.analyze("$53 million") == ["dollar", "53", "million"]
     assert analyzer.analyze("3.5 percent") == ["3.5", "percent"]
+
+
+def test_a_currency_sign_is_the_currency_word():
+    # The seeds write "$40 billion worth of weaponry"; members ask "what dollar value…".
+    assert analyzer.analyze("about $40 billion") == analyzer.analyze("about dollars 40 billion") == ["dollar", "40", "billion"]
+    assert analyzer.analyze("£1bn, €3 and ₴50, US$5, ＄9") == ["pound", "1bn", "euro", "3", "hryvnia", "50", "us", "dollar", "5", "dollar", "9"]
+    # The sign is highlighted as the word it stands for.
+    assert [(t.term, t.start, t.end) for t in analyzer.tokens("$53 million")] == [("dollar", 0, 1), ("53", 1, 3), ("million", 4, 11)]
+    # Other symbols are still no terms.
+    assert analyzer.analyze("50% & #1 @ home") == ["50", "1", "home"]
 
 
 def test_codes_are_searchable_whole_and_in_parts():

@@ -546,6 +546,24 @@ def test_when_inside_a_statement_does_not_ask_for_a_figure():
     assert not ASKS_FOR_A_FIGURE.search("Cells die when starved of oxygen")
 
 
+def test_a_currency_asked_in_words_meets_its_sign(engine, tmp_path):
+    # The seeds write "$40 billion worth of weaponry" where a member asks for a dollar value:
+    # refused while "$" was no term (too little of the question matched).
+    assert_quoted_first(
+        engine, "roughly what dollar value of arms has the alliance handed to ukraine so far", "003_", "$40 billion"
+    )
+    (tmp_path / "wing.txt").write_text(
+        "The new hospital wing is worth the wait, 40 nurses said.\n\n"
+        "The new hospital wing is worth $40 million, the council said.\n\n"
+        "The old library's books are worth reading, 2 million readers said.\n\n"
+        "The old library's books are worth 2 million pounds, the council said.",
+        encoding="utf-8",
+    )
+    engine = build_from(tmp_path, passage_tokens=16).engine
+    assert "$40 million" in top(engine, "How many dollars is the new hospital wing worth?").text
+    assert "2 million pounds" in top(engine, "What are the old library's books worth in £?").text
+
+
 def test_different_word_forms_match(engine):
     hit = top(engine, "Which missiles exploded after falling into Poland?")
     assert hit.source.startswith("002_") and "exploded" in hit.text
