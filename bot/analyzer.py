@@ -75,6 +75,10 @@ ANALYZER_VERSION = 4
 _MAX_CHUNK_MEMO = 1 << 20
 
 
+def is_currency_sign(text: str) -> bool:
+    return text in _CURRENCY_WORDS
+
+
 def word_parts(word: str) -> list[str]:
     """The parts of a word joined by hyphens or apostrophes ("long-range" → "long", "range")."""
     return [part for part in re.split(r"[-']", word) if part]

@@ -560,7 +560,10 @@ def test_a_currency_asked_in_words_meets_its_sign(engine, tmp_path):
         encoding="utf-8",
     )
     engine = build_from(tmp_path, passage_tokens=16).engine
-    assert "$40 million" in top(engine, "How many dollars is the new hospital wing worth?").text
+    wing = top(engine, "How many dollars is the new hospital wing worth?")
+    assert "$40 million" in wing.text
+    # The sign is highlighted with its amount, not as a bold "$" before "40".
+    assert "$40" in [wing.text[start:end] for start, end in wing.highlights]
     assert "2 million pounds" in top(engine, "What are the old library's books worth in £?").text
 
 
