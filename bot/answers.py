@@ -371,7 +371,7 @@ class Engine:
         if known:
             importance = self.index.idf(term)
         elif matches:
-            importance = max(self.index.idf(t) for t in matches)
+            importance = self.index.idf(max(matches, key=lambda t: (matches[t], self.index.idf(t))))
         else:
             importance = self.index.unseen_idf
         if share != 1.0:  # a word that only says whose claim is asked about

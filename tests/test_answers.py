@@ -546,6 +546,18 @@ def test_when_inside_a_statement_does_not_ask_for_a_figure():
     assert not ASKS_FOR_A_FIGURE.search("Cells die when starved of oxygen")
 
 
+@pytest.mark.parametrize("typed", ["How many Rusian troops are stationed in Belarus?", "How many Russsian troops are stationed in Belarus?"])
+def test_a_misspelt_word_weighs_what_the_word_it_reads_as_weighs(engine, typed):
+    # "Rusian" reads as "russian" (1.0), and also reaches "russia" and a stray "russiau" (0.67
+    # each). Weighed as the rarest of them, it matched enough to quote passages on Russian
+    # troops elsewhere, where the question typed right is refused.
+    right = "How many Russian troops are stationed in Belarus?"
+    assert engine.ask(right).hits == ()
+    answer = engine.ask(typed)
+    assert answer.hits == ()
+    assert answer.words[0].importance == engine.ask(right).words[0].importance
+
+
 def test_a_currency_asked_in_words_meets_its_sign(engine, tmp_path):
     # The seeds write "$40 billion worth of weaponry" where a member asks for a dollar value:
     # refused while "$" was no term (too little of the question matched).

@@ -79,11 +79,13 @@ def _slipped(question: str, slip: str, rng: random.Random) -> str:
 # names a slip takes further than a spelling ("mliley", "zeensky"), typos one slip from two
 # words ("poand": "Poland", "pound"), and near ties. "will *russa* take kiev eventually?" is
 # one more left out: a slip of a name reaches its spellings but not its other forms
-# ("russian"), through which the question as typed is answered. The seventeenth session added
-# one to each: "*roughly* what dollar value of arms has the alliance handed to ukraine so far",
-# answered since "$" is "dollar", wins a near tie (7.65 against 7.28) that a slip of "roughly",
-# read at 0.8, loses, whichever the slip.
-MOST_CHANGED_BY_A_SLIP = {"swapped": 10, "left out": 22, "doubled": 11, "next key": 18}
+# ("russian"), through which the question as typed is answered. In the seventeenth session,
+# "*roughly* what dollar value of arms has the alliance handed to ukraine so far", answered
+# since "$" is "dollar", wins a near tie (7.65 against 7.28) that a slip of "roughly", read at
+# 0.8, loses whichever the slip (one more of each), and a misspelt name stopped weighing as
+# its rarest spelling ("Rusian" as a stray "russiau"), which had answered `none` questions
+# refused as typed right (seven fewer).
+MOST_CHANGED_BY_A_SLIP = {"swapped": 9, "left out": 20, "doubled": 7, "next key": 18}
 
 
 @pytest.mark.parametrize("slip", sorted(MOST_CHANGED_BY_A_SLIP))
