@@ -61,7 +61,10 @@ _NOT_THE_CURRENCY = {"SIGN", "SYMBOL", "MARK", "CURRENCY"}
 _PLANES_WITH_SYMBOLS = 0x20000
 _CURRENCY_WORDS = _currency_words()
 _CURRENCY = "".join(map(re.escape, _CURRENCY_WORDS))
-_TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?![\w{_MARKS}])|(?:[^\W\d_]\.)+[^\W\d_](?![\w{_MARKS}])\.?|{_WORD}(?:[-'’]{_WORD})*|[{_CURRENCY}]")
+_INITIALISM = rf"(?:[^\W\d_]\.)+[^\W\d_](?![\w{_MARKS}])\.?"
+# A hyphen may join a word to an initialism ("Russia-U.S. talks"): split there, "U.S." came
+# out as a stray "russiau" and a lone "s".
+_TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?![\w{_MARKS}])|{_INITIALISM}|{_WORD}(?:[-'’](?:{_INITIALISM}|{_WORD}))*|[{_CURRENCY}]")
 _HAS_DIGIT = re.compile(r"\d")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
 # The endings of English contractions, and the host words "n't" changes ("can't" is "ca" + "n't"
@@ -178,13 +181,13 @@ class Analyzer:
             return (normalize_number(word),)
         if word.endswith("'s"):
             word = word[:-2]
-        if "." in word:  # an initialism: "u.s." and "u.s" are "us"
+        if "." in word and "-" not in word:  # an initialism: "u.s." and "u.s" are "us"
             return self._plain_terms(word.replace(".", ""))
         if self._is_stopword_contraction(word):
             return ()
         if "-" not in word:
             return self._plain_terms(word)
-        parts = word_parts(word)
+        parts = [part.replace(".", "") for part in word_parts(word)]  # "russia-u.s.": "russia", "us"
         # The joined form plus the parts, so "F35", "F-35" and "F 35" all meet, and so do
         # "re-election" and "reelection".
         joined = "".join(parts)

@@ -46,6 +46,9 @@ def test_initialisms_with_full_stops_are_the_word_without_them():
     assert analyzer.analyze("I.B.M.'s chips at 5 p.m.") == ["ibm", "chip", "5", "pm"]
     # Highlights cover the whole initialism.
     assert [(t.term, t.start, t.end) for t in analyzer.tokens("The U.S. said")] == [("us", 4, 8), ("said", 9, 13)]
+    # Joined by a hyphen to a word, on either side.
+    assert analyzer.analyze("Russia-U.S. relations") == ["russiaus", "russia", "us", "relat"]
+    assert analyzer.analyze("US-Russia relations") == ["usrussia", "us", "russia", "relat"]
     # A lone initial and a full stop with no space after it are not initialisms.
     assert analyzer.analyze("George W. Bush said.Later") == ["georg", "bush", "said", "later"]
     assert analyzer.analyze("3.5 million") == ["3.5", "million"]
