@@ -546,16 +546,18 @@ def test_when_inside_a_statement_does_not_ask_for_a_figure():
     assert not ASKS_FOR_A_FIGURE.search("Cells die when starved of oxygen")
 
 
-@pytest.mark.parametrize("typed", ["How many Rusian troops are stationed in Belarus?", "How many Russsian troops are stationed in Belarus?"])
-def test_a_misspelt_word_weighs_what_the_word_it_reads_as_weighs(engine, typed):
-    # "Rusian" reads as "russian" (1.0), and also reaches "russia" and a stray "russiau" (0.67
-    # each). Weighed as the rarest of them, it matched enough to quote passages on Russian
-    # troops elsewhere, where the question typed right is refused.
-    right = "How many Russian troops are stationed in Belarus?"
-    assert engine.ask(right).hits == ()
-    answer = engine.ask(typed)
-    assert answer.hits == ()
-    assert answer.words[0].importance == engine.ask(right).words[0].importance
+@pytest.mark.parametrize("typed, meant", [("countreis", "countries"), ("militsry", "military"), ("Uniited", "United"), ("Russsia", "Russia")])
+def test_a_misspelt_word_weighs_what_the_word_it_reads_as_weighs(engine, typed, meant):
+    # "countreis" reads as "countries" (0.8) and also reaches "count" (0.64). Weighed as the
+    # rarer "count" (3.77 against 1.06), a slip in an everyday word outweighed the rest of its
+    # question: "How many HIMARS launchers has the *Uniited* States sent to Ukraine?" was
+    # answered where the question typed right is refused.
+    def weight(word):
+        return next(w.importance for w in engine.ask(f"{word} troops").words if w.written == word)
+
+    assert weight(typed) == weight(meant)
+    assert engine.ask("How many HIMARS launchers has the United States sent to Ukraine?").hits == ()
+    assert engine.ask("How many HIMARS launchers has the Uniited States sent to Ukraine?").hits == ()
 
 
 def test_a_currency_asked_in_words_meets_its_sign(engine, tmp_path):
