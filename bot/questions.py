@@ -314,7 +314,7 @@ def _name_from(question: str, first: str, found: re.Match[str] | None) -> list[s
     """``first`` (found in the question at ``found``) and the words right after it that look
     like more of one name: capitalised, or not everyday English ("Boris Jonson", "boris jonson";
     "Leopard" of "Leopard tanks")."""
-    if found is None or not _looks_like_a_name(first):
+    if found is None or not _looks_like_a_name(first) or _is_a_slip_of_a_verb(question, first, found):
         return [first]
     name = [first]
     for following in question[found.end() :].split():
@@ -325,6 +325,20 @@ def _name_from(question: str, first: str, found: re.Match[str] | None) -> list[s
         if word != following or _POSSESSIVE.search(word):  # punctuation or "'s" ends the name
             break
     return name
+
+
+def _is_a_slip_of_a_verb(question: str, word: str, found: re.Match[str]) -> bool:
+    """Whether ``word`` is a typo of a verb ("Who *replced* Zaluzhnyi…", "Who will *replce*
+    Stoltenberg…"), read with the likeliest everyday word one slip from it in its place: a verb,
+    not the first word of a name ("replced Zaluzhnyi", which the corpus has a word of, where the
+    question typed right is refused for "replaced"). "boris jonson" stays a name: "bois" is no
+    verb."""
+    if not word.islower():
+        return False
+    meant = everyday_words_one_slip_from(word)
+    if not meant:
+        return False
+    return is_verb(question[: found.start()] + meant[0] + question[found.end() :], meant[0])
 
 
 def _find_word(question: str, word: str) -> re.Match[str] | None:
