@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from . import semantic
-from .analyzer import Analyzer, Token, is_currency_sign, word_parts
+from .analyzer import Analyzer, Token, fold_word, is_currency_sign, word_parts
 from .index import (
     CAPITALISED,
     WORD_OF_LETTERS,
@@ -351,7 +351,7 @@ class Engine:
             # "shelled" (stem "shell") is not a misspelling of "sell".
             everyday = is_common_word(part) or (not known and is_common_word(term))
             weight = EVERYDAY_WORD_VARIANT_WEIGHT if known and everyday else SPELLING_VARIANT_WEIGHT
-            for variant in self.index.variants(term, everyday=everyday):
+            for variant in self._spellings(term, part, known, everyday):
                 # The same term may come as another form of the word and as a spelling of it:
                 # the closer reading counts.
                 match = 1.0 if self._is_the_same_name(part, everyday, variant) else weight * variant.similarity
@@ -377,6 +377,17 @@ class Engine:
         if share != 1.0:  # a word that only says whose claim is asked about
             matches = {vocabulary_term: match * share for vocabulary_term, match in matches.items()}
         return QueryWord(term, importance * share, matches, written)
+
+    def _spellings(self, term: str, word: str, known: bool, everyday: bool) -> list[Variant]:
+        """The corpus's spellings of ``term``; for a name the corpus lacks, of the name as typed
+        too. The stemmer cuts a final "s" from some names and not others: "Belaris" is "belari",
+        two letters from "belarus", but one vowel apart as typed. Not a typo of an everyday word:
+        "tmiing" is "timing" (read as the word meant, below), not "thing"."""
+        spellings = self.index.variants(term, everyday=everyday)
+        typed = fold_word(word)
+        if known or everyday or typed == term or not typed.isalpha() or is_slip_of_a_common_word(typed):
+            return spellings
+        return spellings + self.index.variants(typed)
 
     def _is_the_same_name(self, word: str, everyday: bool, variant: Variant) -> bool:
         """Whether ``variant`` is the name ``word`` written another way ("Kyiv"/"Kiev",
