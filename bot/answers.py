@@ -208,7 +208,7 @@ class Engine:
         subject = subject_of(reading, words) if read_subject else None
         unknown = subject.unknown() if subject else None
         lacking = self._name_the_corpus_lacks(reading, words) if unknown is None else None
-        named = subject.named_terms() if subject and unknown is None else frozenset()
+        named = self._names_of(subject) if subject and unknown is None else frozenset()
         if unknown is None and words:
             asked = self._names_the_corpus_has(reading, words)
             hits, more = self._rank(words, top_k, source, offset, figure, named, lacking is not None, asked)
@@ -217,6 +217,14 @@ class Engine:
         took_ms = (time.perf_counter() - started) * 1000.0
         reason = None if hits else self._no_match_reason(words, source, unknown, subject if named else None, lacking)
         return Answer(question, hits, took_ms, reason, more, tuple(words))
+
+    def _names_of(self, subject: Subject) -> frozenset[str]:
+        """The terms a passage names the subject by (``Subject.named_terms``): its own, and the
+        spellings of it that the corpus writes as names. "Seden" (for "Sweden") also reaches
+        "sudden" and "seven", and a passage saying "sudden" does not name it."""
+        terms = subject.named_terms()
+        as_names = frozenset(t for t in terms if t == subject.word.term or self.index.usual_case(t) is not None)
+        return as_names or terms
 
     def _typed_plainly(self, question: str) -> str:
         """How the question is read whatever the way it was typed: spaces, capitals throughout,

@@ -218,6 +218,10 @@ def test_a_question_about_what_the_corpus_never_mentions_is_not_answered(engine,
         ("When did Finland officially become a member of NATO?", "Finland"),
         # The closest passage on the rest: "Trump withdrew the U.S. troops stationed in Germany".
         ("How many Russian troops are stationed in Belarus?", "Russian"),
+        # "Seden" also reaches "sudden" and "seven", which name nothing: a passage must name
+        # Sweden, and none on the rest does.
+        ("When did Sweden officially become a NATO member?", "Sweden"),
+        ("When did Seden officially become a NATO member?", "Seden"),
     ],
 )
 def test_a_question_about_a_name_is_answered_only_from_passages_that_mention_it(engine, question, subject):

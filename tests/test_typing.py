@@ -85,9 +85,10 @@ def _slipped(question: str, slip: str, rng: random.Random) -> str:
 # 0.8, loses whichever the slip (one more of each), and a misspelt name stopped weighing as
 # its rarest spelling ("Rusian" as a stray "russiau"), which had answered `none` questions
 # refused as typed right (seven fewer), nor a slip of a verb as the first word of a name ("Who
-# *replced* Zaluzhnyi…", eight fewer), and a name the stemmer cuts is spelled as typed
-# ("Belaris", two fewer).
-MOST_CHANGED_BY_A_SLIP = {"swapped": 7, "left out": 18, "doubled": 5, "next key": 14}
+# *replced* Zaluzhnyi…", eight fewer), a name the stemmer cuts is spelled as typed ("Belaris",
+# two fewer), and a passage names a name only by a word the corpus writes as one ("Seden" is
+# not named by "sudden", two fewer).
+MOST_CHANGED_BY_A_SLIP = {"swapped": 7, "left out": 17, "doubled": 5, "next key": 13}
 
 
 @pytest.mark.parametrize("slip", sorted(MOST_CHANGED_BY_A_SLIP))
