@@ -223,7 +223,11 @@ class Engine:
         spellings of it that the corpus writes as names. "Seden" (for "Sweden") also reaches
         "sudden" and "seven", and a passage saying "sudden" does not name it."""
         terms = subject.named_terms()
-        as_names = frozenset(t for t in terms if t == subject.word.term or self.index.usual_case(t) is not None)
+        # An everyday word is the only kind a case is read for (a sample of passages): a rare
+        # word the corpus has is a name or a term.
+        as_names = frozenset(
+            t for t in terms if t == subject.word.term or not is_common_word(t) or self.index.usual_case(t) is not None
+        )
         return as_names or terms
 
     def _typed_plainly(self, question: str) -> str:
