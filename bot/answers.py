@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 from functools import cached_property
+from typing import Iterable, Iterator
 
 import numpy as np
 
