@@ -61,10 +61,12 @@ _NOT_THE_CURRENCY = {"SIGN", "SYMBOL", "MARK", "CURRENCY"}
 _PLANES_WITH_SYMBOLS = 0x20000
 _CURRENCY_WORDS = _currency_words()
 _CURRENCY = "".join(map(re.escape, _CURRENCY_WORDS))
+_NUMBER = r"\d+(?:[.,]\d+)*"
+_AMOUNT = re.compile(_NUMBER)
 _INITIALISM = rf"(?:[^\W\d_]\.)+[^\W\d_](?![\w{_MARKS}])\.?"
 # A hyphen may join a word to an initialism ("Russia-U.S. talks"): split there, "U.S." came
 # out as a stray "russiau" and a lone "s".
-_TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?![\w{_MARKS}])|{_INITIALISM}|{_WORD}(?:[-'’](?:{_INITIALISM}|{_WORD}))*|[{_CURRENCY}]")
+_TOKEN = re.compile(rf"{_NUMBER}(?![\w{_MARKS}])|{_INITIALISM}|{_WORD}(?:[-'’](?:{_INITIALISM}|{_WORD}))*|[{_CURRENCY}]")
 _HAS_DIGIT = re.compile(r"\d")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
 # The endings of English contractions, and the host words "n't" changes ("can't" is "ca" + "n't"
@@ -78,8 +80,11 @@ ANALYZER_VERSION = 4
 _MAX_CHUNK_MEMO = 1 << 20
 
 
-def is_currency_sign(text: str) -> bool:
-    return text in _CURRENCY_WORDS
+def highlight_end(text: str, start: int, end: int) -> int:
+    """Where the highlight of the word at ``text[start:end]`` ends: a currency sign's takes in
+    the amount written right after it ("**$53** million", not a bold "$" before "53")."""
+    amount = _AMOUNT.match(text, end) if text[start:end] in _CURRENCY_WORDS else None
+    return amount.end() if amount else end
 
 
 def word_parts(word: str) -> list[str]:

@@ -11,12 +11,11 @@ import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Iterator
 
 import numpy as np
 
 from . import semantic
-from .analyzer import Analyzer, Token, fold_word, is_currency_sign, word_parts
+from .analyzer import Analyzer, Token, fold_word, highlight_end, word_parts
 from .index import (
     CAPITALISED,
     WORD_OF_LETTERS,
@@ -72,7 +71,6 @@ ASKS_FOR_A_FIGURE = re.compile(
 )
 FIGURE_BOOST = 1.2
 _DIGIT = re.compile(r"\d")
-_AMOUNT = re.compile(r"\d+(?:[.,]\d+)*")
 MIN_ANY_MATCH = 0.5
 MIN_ANY_COVERAGE = 0.2
 # A passage that holds only one or two words of a question of six or more holds them by
@@ -500,7 +498,7 @@ class Engine:
         passage = self.index.passages[position]
         wanted = {term for word in words for term in word.matches}
         tokens = [t for t in self.analyzer.tokens(passage.text) if t.term in wanted]
-        highlights = _merge_spans(_with_amounts(passage.text, [(t.start, t.end) for t in tokens]))
+        highlights = _merge_spans((t.start, highlight_end(passage.text, t.start, t.end)) for t in tokens)
         best = _best_sentence(passage.text, tokens, words)
         return Hit(passage, score, match, coverage, highlights, best, frozenset(t.term for t in tokens))
 
@@ -606,14 +604,6 @@ def _overlap(a: set[str], b: set[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
-
-
-def _with_amounts(text: str, spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """A currency sign's span takes in the amount written right after it: "**$53** million",
-    not a bold "$" before "53"."""
-    for start, end in spans:
-        amount = _AMOUNT.match(text, end) if is_currency_sign(text[start:end]) else None
-        yield (start, amount.end() if amount else end)
 
 
 def _merge_spans(spans) -> tuple[tuple[int, int], ...]:

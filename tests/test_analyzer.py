@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from bot.analyzer import _TOKEN, Analyzer
+from bot.analyzer import _TOKEN, Analyzer, highlight_end
 
 analyzer = Analyzer()
 
@@ -27,6 +27,9 @@ def test_a_currency_sign_is_the_currency_word():
     assert analyzer.analyze("£1bn, €3 and ₴50, US$5, ＄9") == ["pound", "1bn", "euro", "3", "hryvnia", "50", "us", "dollar", "5", "dollar", "9"]
     # The sign is highlighted as the word it stands for.
     assert [(t.term, t.start, t.end) for t in analyzer.tokens("$53 million")] == [("dollar", 0, 1), ("53", 1, 3), ("million", 4, 11)]
+    # A sign is highlighted with the amount after it; other words as they are.
+    assert highlight_end("$53 million", 0, 1) == 3 and highlight_end("US$ 5", 2, 3) == 3
+    assert highlight_end("$53 million", 4, 11) == 11
     # Other symbols are still no terms.
     assert analyzer.analyze("50% & #1 @ home") == ["50", "1", "home"]
 
