@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -18,6 +18,7 @@ from . import semantic
 from .analyzer import Analyzer, Token, fold_word, highlight_end, word_parts
 from .index import (
     CAPITALISED,
+    IN_CAPITALS,
     WORD_OF_LETTERS,
     SearchIndex,
     Variant,
@@ -27,6 +28,7 @@ from .index import (
     is_word_form,
 )
 from .passages import Passage, sentence_spans
+from .tagging import is_english_word
 from .questions import (
     ATTRIBUTION,
     ATTRIBUTION_WEIGHT,
@@ -105,6 +107,11 @@ MISSING_NAME_FACTOR = 0.6
 # question as the corpus would write it (``Engine._as_the_corpus_writes``), word by word; a
 # hyphenated word is left as typed.
 MIN_UNKNOWN_NAME_LENGTH = 4
+# A question's word for a title is the corpus's when it is one of the title's words
+# ("president") or this close in meaning to it (WordLlama: "leader"/"president" 0.42,
+# "premier"/"prime minister" 0.44; "army"/"president" 0.03, "chief"/"president" 0.29).
+MIN_TITLE_SIMILARITY = 0.4
+_OF_BETWEEN = re.compile(r"\s+of\s+(?:the\s+)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -201,12 +208,13 @@ class Engine:
         started = time.perf_counter()
         top_k = self.options.top_k if top_k is None else top_k
         reading = self._as_the_corpus_writes(self._typed_plainly(question))
-        words = self.query_words(reading)
+        people = self._people_named_by_title(reading)
+        words = [self._also_named(word, people[word.term][1]) if word.term in people else word for word in self.query_words(reading)]
         figure = bool(ASKS_FOR_A_FIGURE.search(reading))
         subject = subject_of(reading, words) if read_subject else None
         unknown = subject.unknown() if subject else None
         lacking = self._name_the_corpus_lacks(reading, words) if unknown is None else None
-        named = self._names_of(subject) if subject and unknown is None else frozenset()
+        named = self._names_of(subject, people, words) if subject and unknown is None else frozenset()
         if unknown is None and words:
             asked = self._names_the_corpus_has(reading, words)
             hits, more = self._rank(words, top_k, source, offset, figure, named, lacking is not None, asked)
@@ -216,17 +224,21 @@ class Engine:
         reason = None if hits else self._no_match_reason(words, source, unknown, subject if named else None, lacking)
         return Answer(question, hits, took_ms, reason, more, tuple(words))
 
-    def _names_of(self, subject: Subject) -> frozenset[str]:
+    def _names_of(self, subject: Subject, people: dict[str, tuple[str, str]], words: list[QueryWord]) -> frozenset[str]:
         """The terms a passage names the subject by (``Subject.named_terms``): its own, and the
         spellings of it that the corpus writes as names. "Seden" (for "Sweden") also reaches
-        "sudden" and "seven", and a passage saying "sudden" does not name it."""
+        "sudden" and "seven", and a passage saying "sudden" does not name it. A place the
+        question names a person by ("the *German* chancellor") is named by the person's name."""
         terms = subject.named_terms()
         # An everyday word is the only kind a case is read for (a sample of passages): a rare
         # word the corpus has is a name or a term.
         as_names = frozenset(
             t for t in terms if t == subject.word.term or not is_common_word(t) or self.index.usual_case(t) is not None
         )
-        return as_names or terms
+        if not terms:
+            return terms
+        titled = (word for word in words if people.get(word.term, ("", ""))[0] == subject.word.term)
+        return (as_names or terms).union(*(word.unsearched for word in titled))
 
     def _typed_plainly(self, question: str) -> str:
         """How the question is read whatever the way it was typed: spaces, capitals throughout,
@@ -254,6 +266,50 @@ class Engine:
             if len(written) == len(word):  # a letter whose capital is two ("ß") keeps its case
                 recased = recased[: token.start] + written + recased[token.end :]
         return recased
+
+    def _people_named_by_title(self, question: str) -> dict[str, tuple[str, str]]:
+        """The people the question names by a place and a title, as the corpus names them:
+        the title's term -> (the place's term, the name). "what did the serbian *leader*
+        claim…" names Vucic (the corpus: "Serbian President Vucic said…"); "Ukraine's
+        *president*" and "the *president* of Ukraine" name Zelensky. A name the question
+        says itself is left out."""
+        tokens = self.analyzer.tokens(question)
+        said = {token.term for token in tokens}
+        people: dict[str, tuple[str, str]] = {}
+        for place, title in _places_and_titles(question, tokens):
+            name = self._titled_name(question[place.start : place.end], place, question[title.start : title.end], title.term)
+            if name is not None and not said.issuperset(self.analyzer.analyze(name)):
+                people.setdefault(title.term, (place.term, name))
+        return people
+
+    def _titled_name(self, place: str, place_token: Token, title: str, title_term: str) -> str | None:
+        """The name of whom the corpus calls by a title after ``place`` that ``title`` says, the
+        commonest first; None when ``place`` is no name or ``title`` no title the corpus gives."""
+        if not is_english_word(title) or not self._is_a_name(place, place_token.term):
+            return None
+        for form in (place_token.term, *self.index.forms_of_a_name(place_token.term)):
+            for titled in self.index.titled_names(form):
+                if title_term in self.analyzer.analyze(titled.title):
+                    return titled.name
+                closeness = semantic.similarity(title.lower(), titled.title.lower())
+                if closeness is not None and closeness >= MIN_TITLE_SIMILARITY:
+                    return titled.name
+        return None
+
+    def _is_a_name(self, word: str, term: str) -> bool:
+        return word[:1].isupper() or self.index.usual_case(term) in (CAPITALISED, IN_CAPITALS)
+
+    def _also_named(self, word: QueryWord, name: str) -> QueryWord:
+        """``word`` held by a passage that says ``name`` (or a spelling of it) as by one that says
+        the word itself: the passages that quote a person say the name, seldom the title again.
+        The name is not searched for (``QueryWord.unsearched``)."""
+        matches = dict(word.matches)
+        for term in self.analyzer.analyze(name):
+            if self.index.has_term(term):
+                matches[term] = 1.0
+            for variant in self.index.variants(term):
+                matches[variant.term] = max(matches.get(variant.term, 0.0), SPELLING_VARIANT_WEIGHT * variant.similarity)
+        return replace(word, matches=matches, unsearched=frozenset(matches.keys() - word.matches.keys()))
 
     def _usual_case(self, word: str, term: str) -> str | None:
         if self.index.has_term(term):
@@ -555,6 +611,21 @@ class Engine:
         return "no passage matches enough of the question"
 
 
+def _places_and_titles(question: str, tokens: list[Token]) -> list[tuple[Token, Token]]:
+    """(place, title) of each pair of words that may name a person by a title: "Ukraine's
+    *president*", "the Serbian *leader*", "the *president* of Ukraine". Which are a place and a
+    title is the corpus's to say."""
+    words = [token for position, token in enumerate(tokens) if position == 0 or tokens[position - 1].start != token.start]
+    pairs = []
+    for first, second in zip(words, words[1:]):
+        between = question[first.end : second.start]
+        if not between.strip():
+            pairs.append((first, second))
+        elif _OF_BETWEEN.fullmatch(between):
+            pairs.append((second, first))
+    return pairs
+
+
 def _what_is_asked(words: list[QueryWord]) -> str:
     """The question's searched words as the corpus would write them, which its meaning is read
     from: how a member types it (a greeting, "thanks", capitals throughout or none) is not what
@@ -591,7 +662,8 @@ def term_weights(words: list[QueryWord]) -> dict[str, float]:
     weights: dict[str, float] = {}
     for word in words:
         for term, weight in word.matches.items():
-            weights[term] = max(weights.get(term, 0.0), weight)
+            if term not in word.unsearched:
+                weights[term] = max(weights.get(term, 0.0), weight)
     return weights
 
 

@@ -29,6 +29,8 @@ from .analyzer import Analyzer, fold_word
 from .passages import Passage, encoding
 from .passage_store import PassageStore
 from .postings import ForwardIndex, Postings, unseen_idf
+from .tagging import is_english_word
+from .titles import TitledName, titled_name_after
 from .topk import TopK
 
 # Spelling variants: "Zelenskyy"/"Zelensky", "Kyiv"/"Kiev", "Milley"/"Mili". Compared on a
@@ -61,6 +63,9 @@ _CASE_SAMPLE_PASSAGES = 16
 _CASE_AGREEMENT = 0.75
 _MAX_CACHED_LOOKUPS = 100_000
 _CASE_PREFIX = 3
+# Who the corpus names by a title after a place is read from this many of the place's passages
+# (commonest first): news names a country's leaders by their titles often.
+_TITLE_SAMPLE_PASSAGES = 64
 # One word of letters, with a possessive: "Finland", "sullivan's".
 WORD_OF_LETTERS = re.compile(r"[^\W\d_]+(?:['’]s)?")
 _SENTENCE_ENDS = ".!?:;"
@@ -278,6 +283,7 @@ class SearchIndex:
         self._terms_by_key, self._keys_by_shape, self._keys_by_skeleton = spelling_tables(self._sorted_terms)
         self._cases: dict[str, str | None] = {}  # term -> how the corpus writes it, as read so far
         self._variants: dict[tuple[str, bool], tuple[Variant, ...]] = {}  # (term, everyday) -> its spellings
+        self._titled: dict[str, tuple[TitledName, ...]] = {}  # place term -> who is named by a title after it
 
     @property
     def size(self) -> int:
@@ -504,6 +510,33 @@ class SearchIndex:
         if cases[IN_CAPITALS] + cases[CAPITALISED] >= _CASE_AGREEMENT * written:
             return CAPITALISED
         return None
+
+    def titled_names(self, term: str) -> tuple[TitledName, ...]:
+        """The people the corpus names by a title right after the place ``term``, commonest
+        first: "serbian" → President Vucic ("Serbian President Vucic said…")."""
+        return _remembered(self._titled, term, lambda: self._read_titled_names(term))
+
+    def _read_titled_names(self, term: str) -> tuple[TitledName, ...]:
+        term_id = self.postings.term_ids.get(term)
+        if term_id is None:
+            return ()
+        start = int(self.postings.offsets[term_id])
+        end = min(int(self.postings.offsets[term_id + 1]), start + _TITLE_SAMPLE_PASSAGES)
+        found: Counter[TitledName] = Counter()
+        of_term: dict[str, bool] = {}  # word -> whether it is the place's: words repeat
+        for position in self.postings.doc_ids[start:end]:
+            text = self.text_of(int(position))
+            for at in _word_starts(text, term[:_CASE_PREFIX]):
+                word = WORD_OF_LETTERS.match(text, at)
+                if word is None:
+                    continue
+                if word.group() not in of_term:
+                    of_term[word.group()] = term in self.analyzer.analyze(word.group())
+                if of_term[word.group()]:
+                    titled = titled_name_after(text, word.end(), lambda name: not is_english_word(name))
+                    if titled is not None:
+                        found[titled] += 1
+        return tuple(titled for titled, _ in found.most_common())
 
     def _keys_of_shape(self, key: str, limit: int) -> list[str]:
         """Spelling keys with the same first letter whose length is within ``limit`` of ``key``'s

@@ -103,6 +103,10 @@ class QueryWord:
     importance: float  # IDF of the word (or of its best variant): how informative it is
     matches: dict[str, float]  # vocabulary term -> weight (1.0 for the word as written)
     written: str = ""  # the question's word it was read from, as written ("Zelenskyy", "long-range")
+    # Terms that stand for the word in a passage but are not searched for: the name a title
+    # reaches ("leader": "vucic"). BM25 adds up terms, so it would rank the passage that holds
+    # both the title and the name, the one introducing the person, above the ones quoting them.
+    unsearched: frozenset[str] = frozenset()
 
 
 def typo_of_one_of(word: str, words: frozenset[str]) -> str | None:

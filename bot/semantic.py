@@ -39,6 +39,15 @@ def similarities(question: str, texts: Sequence[str]) -> np.ndarray | None:
     return vectors[1:] @ vectors[0]
 
 
+def similarity(a: str, b: str) -> float | None:
+    """Cosine similarity of two short texts ("leader", "president"), or None without the model."""
+    model = _model()
+    if model is None:
+        return None
+    first, second = model.embed([a, b], norm=True)
+    return float(first @ second)
+
+
 def warm_up() -> None:
     """Load the model now (about 0.4 s with the imports), not on the first question."""
     _model()

@@ -7,7 +7,9 @@ inside the wheel: NLTK's own tagger downloads its model at run time, which fails
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
 # Penn Treebank tags of a past participle and of a past tense, which the tagger often gives a
 # participle ("the *shelled* village" as VBD).
@@ -44,6 +46,25 @@ def _is_adjective(tagged: tuple[tuple[str, str], ...], position: int) -> bool:
     tag = tagged[position][1]
     participle = tag in PARTICIPLE_TAGS and position > 0 and tagged[position - 1][1] == "DT"
     return tag.startswith("JJ") or participle
+
+
+def is_english_word(word: str) -> bool:
+    """Whether the tagger's lexicon (about 94,000 English words and names, Brill's from the
+    Brown corpus and the Penn Treebank) holds ``word`` in lowercase: "president", "minister",
+    "trump" are English words; "Vucic", "Zelensky", "Sullivan" are only names."""
+    return word.lower() in _lexicon_words()
+
+
+@lru_cache(maxsize=1)
+def _lexicon_words() -> frozenset[str]:
+    # Read from the file the wheel carries, not through TextBlob: importing it imports NLTK
+    # (about a second), and this is asked of most questions. Its lines are "word TAG".
+    package = importlib.util.find_spec("textblob")
+    if package is None or not package.submodule_search_locations:
+        return frozenset()
+    path = Path(package.submodule_search_locations[0]) / "en" / "en-lexicon.txt"
+    with path.open(encoding="utf-8") as lines:
+        return frozenset(line.split(" ", 1)[0] for line in lines if not line.startswith(";;;"))
 
 
 def warm_up() -> None:

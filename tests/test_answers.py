@@ -577,6 +577,44 @@ def test_a_misspelt_word_weighs_what_the_word_it_reads_as_weighs(engine, typed, 
     assert engine.ask("How many HIMARS launchers has the Uniited States sent to Ukraine?").hits == ()
 
 
+def test_a_person_asked_about_by_a_title_is_the_one_the_corpus_gives_it(engine):
+    # "Serbian President Vucic said…": refused, as no passage saying "Serbian" matched enough.
+    assert_quoted_first(engine, "what did the serbian leader claim some EU states are gearing up for", "001_", "head-on war with Russia")
+    # Not quoted before: "Zerenski changed his tone…", "Johnson … said that the UK firmly opposed…".
+    for question, phrase in [
+        ("under what terms would ukraine's president be willing to talk with russia", "compensate Ukraine"),
+        ("What stance did the British premier take on countries using military might on their own?", "firmly opposed"),
+    ]:
+        assert any(phrase in hit.text for hit in engine.ask(question).hits), question
+
+
+def test_a_title_reaches_a_name_only_after_a_place_the_corpus_gives_it_with(engine):
+    def reached(question, written):
+        return set(next(word.matches for word in engine.ask(question).words if word.written == written))
+
+    assert {"zelenski", "zerenski"} <= reached("What did the president of Ukraine sign?", "president")
+    assert "lukashenko" in reached("What did the Belarusian leader say?", "leader")
+    # An army is no title; "defense minister" is not the title the corpus gives Ryabkov.
+    assert reached("what does the ukrainian army think diplomats can achieve", "army") == {"armi"}
+    assert "ryabkov" not in reached("Who is Russia's defense minister?", "minister")
+
+
+def test_a_title_reaches_whom_any_corpus_names_by_it(tmp_path):
+    (tmp_path / "budget.txt").write_text(
+        "German Chancellor Scholz presented the budget on Tuesday.\n\n"
+        "Scholz said the deficit would fall to two percent by next year.\n\n"
+        "German rail workers went on strike on Monday.\n\n"
+        "German farmers protested against cuts to diesel subsidies.",
+        encoding="utf-8",
+    )
+    engine = build_from(tmp_path, passage_tokens=16).engine
+    answer = engine.ask("What did the German chancellor say about the deficit?")
+    assert "scholz" in next(word.matches for word in answer.words if word.written == "chancellor")
+    # The passage that quotes him names neither Germany nor a chancellor, and was not quoted.
+    quoting = next(hit for hit in answer.hits if "deficit would fall" in hit.text)
+    assert "scholz" in quoting.terms
+
+
 def test_a_currency_asked_in_words_meets_its_sign(engine, tmp_path):
     # The seeds write "$40 billion worth of weaponry" where a member asks for a dollar value:
     # refused while "$" was no term (too little of the question matched).

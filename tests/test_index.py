@@ -29,6 +29,7 @@ from bot.index import (
 )
 from bot.passages import Passage, encoding
 from bot.postings import Postings, top_positions
+from bot.titles import TitledName
 
 
 def passages_from(texts):
@@ -234,6 +235,15 @@ def test_a_name_reaches_its_other_forms_that_the_corpus_capitalises_too(seeds_bu
     small = SearchIndex(passages_from(["Ukraine will ask again.", "The Ukrainian army", "the ukrainian way"]), Analyzer())
     # Written both ways, "ukrainian" is not a name the corpus capitalises.
     assert small.forms_of_a_name("ukrain") == []
+
+
+def test_the_index_knows_whom_the_corpus_names_by_a_title_after_a_place(seeds_built):
+    index = seeds_built.engine.index
+    assert index.titled_names("serbian") == (TitledName("President", "Vucic"),)  # "Serbian President Vucic"
+    assert index.titled_names("british") == (TitledName("Prime Minister", "Johnson"),)
+    assert TitledName("Deputy Foreign Minister", "Ryabkov") in index.titled_names("russian")
+    assert index.titled_names("armi") == ()  # "the Ukrainian army" is no one's title
+    assert index.titled_names("vilnius") == ()  # not in the corpus
 
 
 def test_two_letters_typed_the_wrong_way_round_are_one_slip_in_a_word_the_corpus_lacks(seeds_built):

@@ -1,6 +1,6 @@
 """Parts of speech, as the subject rule reads them (offline: the tagger's lexicon is in its wheel)."""
 
-from bot.tagging import is_verb, noun_after_adjective
+from bot.tagging import is_english_word, is_verb, noun_after_adjective
 
 
 def test_an_adjective_before_a_noun_points_to_the_noun():
@@ -33,3 +33,8 @@ def test_a_verb_is_told_from_a_participle_that_qualifies_a_noun():
     assert is_verb("Who shelled the village?", "shelled")
     assert not is_verb("How far was the shelled village from the capital?", "shelled")
     assert not is_verb("how many tanks did Germany send?", "tanks")
+
+
+def test_english_words_are_told_from_names_by_the_lexicon():
+    assert all(is_english_word(word) for word in ("President", "minister", "adviser", "Trump"))
+    assert not any(is_english_word(word) for word in ("Vucic", "Zelensky", "Sullivan", "Lukashenko"))
