@@ -28,6 +28,7 @@ from .index import (
     is_word_form,
 )
 from .passages import Passage, sentence_spans
+from .places import other_names
 from .tagging import is_english_word
 from .questions import (
     ATTRIBUTION,
@@ -111,6 +112,8 @@ MIN_UNKNOWN_NAME_LENGTH = 4
 # ("president") or this close in meaning to it (WordLlama: "leader"/"president" 0.42,
 # "premier"/"prime minister" 0.44; "army"/"president" 0.03, "chief"/"president" 0.29).
 MIN_TITLE_SIMILARITY = 0.4
+MAX_CODE_LETTERS = 3  # "US", "UK", "USA": a country's code is a name only where written in capitals
+_POSSESSIVE = re.compile(r"['’]s\Z")
 _OF_BETWEEN = re.compile(r"\s+of\s+(?:the\s+)?", re.IGNORECASE)
 
 
@@ -178,7 +181,7 @@ class Answer:
         first: dict[str, tuple[str, bool]] = {}  # folded word -> (as written, found), in question order
         for word in self.words:
             if word.written:
-                first.setdefault(as_written(word), (word.written, not found.isdisjoint(word.matches)))
+                first.setdefault(as_written(word), (word.written, any(_holds(key, found) for key in word.matches)))
         return tuple(written for written, was_found in first.values() if not was_found)
 
 
@@ -210,6 +213,7 @@ class Engine:
         reading = self._as_the_corpus_writes(self._typed_plainly(question))
         people = self._people_named_by_title(reading)
         words = [self._also_named(word, people[word.term][1]) if word.term in people else word for word in self.query_words(reading)]
+        words = [self._also_its_country(word) for word in words]
         figure = bool(ASKS_FOR_A_FIGURE.search(reading))
         subject = subject_of(reading, words) if read_subject else None
         unknown = subject.unknown() if subject else None
@@ -310,6 +314,39 @@ class Engine:
             for variant in self.index.variants(term):
                 matches[variant.term] = max(matches.get(variant.term, 0.0), SPELLING_VARIANT_WEIGHT * variant.similarity)
         return replace(word, matches=matches, unsearched=frozenset(matches.keys() - word.matches.keys()))
+
+    def _also_its_country(self, word: QueryWord) -> QueryWord:
+        """A name of a country held by a passage that names the country another way: "America"
+        by one saying "the United States" or "US", "Moscow" by one saying "Russia". A
+        passage holding another name counts for the word as far as that name is as rare:
+        "Russia" is in most passages here and says less than "Moscow". Not searched for
+        (``QueryWord.unsearched``): a name of several words is no term, and a rarer name
+        would outweigh the word in BM25."""
+        written = _POSSESSIVE.sub("", word.written)
+        if not written[:1].isupper() or not word.importance:
+            return word
+        matches = dict(word.matches)
+        for other in other_names(written):
+            key = self._vocabulary_key(other)
+            if key is not None and key not in matches:
+                matches[key] = min(1.0, self._idf_of_key(key) / word.importance)
+        if len(matches) == len(word.matches):
+            return word
+        return replace(word, matches=matches, unsearched=word.unsearched | (matches.keys() - word.matches.keys()))
+
+    def _vocabulary_key(self, name: str) -> str | None:
+        """The terms of ``name`` as one key (``_holds``), or None when the corpus lacks one of
+        them, or ``name`` is a code it never writes in capitals ("BY" for Belarus is "by")."""
+        terms = self.analyzer.analyze(name)
+        if not terms or not all(self.index.has_term(term) for term in terms):
+            return None
+        if len(name) <= MAX_CODE_LETTERS and name.isupper() and self.index.usual_case(terms[0]) != IN_CAPITALS:
+            return None
+        return " ".join(terms)
+
+    def _idf_of_key(self, key: str) -> float:
+        # A passage holding all of a name's terms is as rare as its rarest term, or rarer.
+        return max(self.index.idf(term) for term in key.split())
 
     def _usual_case(self, word: str, term: str) -> str | None:
         if self.index.has_term(term):
@@ -543,7 +580,7 @@ class Engine:
         held: set[str] = set()  # the question's words (as written) the passage holds
         for word in words:
             total += word.importance
-            credit = max((w for t, w in word.matches.items() if t in terms), default=0.0)
+            credit = max((w for t, w in word.matches.items() if _holds(t, terms)), default=0.0)
             matched += word.importance * credit
             if credit > 0.0:
                 held.add(as_written(word))
@@ -552,7 +589,8 @@ class Engine:
 
     def _hit(self, position: int, score: float, match: float, coverage: float, words: list[QueryWord]) -> Hit:
         passage = self.index.passages[position]
-        wanted = {term for word in words for term in word.matches}
+        held = self.index.terms_of(position)
+        wanted = {term for word in words for key in word.matches if _holds(key, held) for term in key.split()}
         tokens = [t for t in self.analyzer.tokens(passage.text) if t.term in wanted]
         highlights = _merge_spans((t.start, highlight_end(passage.text, t.start, t.end)) for t in tokens)
         best = _best_sentence(passage.text, tokens, words)
@@ -568,9 +606,18 @@ class Engine:
         before = np.array([p - 1 if self.index.follows_in_its_file(p) else p for p in positions], dtype=np.int64)
         missing = np.zeros(len(positions), dtype=np.int64)
         for name in names:
-            missing += ~(self.index.holding(name, here) | self.index.holding(name, before))
+            missing += ~(self._holding(name, here) | self._holding(name, before))
         factors = MISSING_NAME_FACTOR ** missing
         return _best_first([(position, score * float(factor)) for (position, score), factor in zip(scored, factors)])
+
+    def _holding(self, keys: frozenset[str], positions: np.ndarray) -> np.ndarray:
+        """Which passages at ``positions`` hold any of ``keys`` (``_holds``: a name of several
+        words, all its terms)."""
+        held = self.index.holding((key for key in keys if " " not in key), positions)
+        for key in keys:
+            if " " in key:
+                held |= np.logical_and.reduce([self.index.holding((part,), positions) for part in key.split()])
+        return held
 
     def _by_meaning(self, question: str, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """The first SEMANTIC_POOL passages re-ranked by BM25 score × (1 + weight × cosine to
@@ -643,10 +690,16 @@ def _searched_names(names: list[list[str]], words: list[QueryWord]) -> list[tupl
     return [(name, [word for written in name for word in by_written.get(written, ())]) for name in names]
 
 
+def _holds(key: str, terms: set[str]) -> bool:
+    """Whether a passage's terms hold a key of ``QueryWord.matches``: a term, or the terms of a
+    name of several words ("unit state" for "United States") all."""
+    return key in terms or (" " in key and all(part in terms for part in key.split()))
+
+
 def _names(terms: set[str], named: frozenset[str]) -> bool:
     """Whether a passage's terms name the subject: one of its terms, or a form of one
     ("belarus" for "belarusian")."""
-    if not named.isdisjoint(terms):
+    if not named.isdisjoint(terms) or any(_holds(name, terms) for name in named if " " in name):
         return True
     return any(
         is_word_form(term, name)
@@ -699,10 +752,12 @@ def sentence_spans_of_passage(text: str) -> list[tuple[int, int]]:
 
 
 def _best_sentence(text: str, tokens: list[Token], words: list[QueryWord]) -> tuple[int, int]:
-    weight_of = {}
+    weight_of: dict[str, float] = {}
     for word in words:
-        for term, weight in word.matches.items():
-            weight_of[term] = max(weight_of.get(term, 0.0), weight * word.importance)
+        for key, weight in word.matches.items():
+            parts = key.split()  # a name of several words shares its weight among them
+            for term in parts:
+                weight_of[term] = max(weight_of.get(term, 0.0), weight * word.importance / len(parts))
     best_span, best_score = (0, len(text)), -1.0
     for start, end in sentence_spans_of_passage(text):
         inside = {t.term for t in tokens if start <= t.start < end}

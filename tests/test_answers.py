@@ -615,6 +615,26 @@ def test_a_title_reaches_whom_any_corpus_names_by_it(tmp_path):
     assert "scholz" in quoting.terms
 
 
+def test_a_country_asked_by_another_of_its_names_is_the_one_the_corpus_names(engine, tmp_path):
+    # "America" is the subject, and the seeds write "the United States" or "US" but "America"
+    # only in "America First": the question was refused.
+    question = "why can't america and its allies keep the weapons flowing to ukraine? is it a manufacturing problem"
+    assert_quoted_first(engine, question, "000_", "cannot keep up with demand")
+    assert "America" not in engine.ask(question).missing
+    (tmp_path / "aid.txt").write_text(
+        "The United Kingdom pledged another 1 billion pounds in aid on Monday.\n\n"
+        "France pledged more tanks and artillery shells.\n\n"
+        "Germany sent air defence systems to the east.",
+        encoding="utf-8",
+    )
+    small = build_from(tmp_path, passage_tokens=16).engine
+    hit = top(small, "How much did Britain pledge?")
+    assert "1 billion pounds" in hit.text
+    assert [hit.text[start:end] for start, end in hit.highlights][:2] == ["United", "Kingdom"]
+    # A country the corpus names by none of its names is still one it never mentions.
+    assert small.ask("How much did America pledge?").hits == ()
+
+
 def test_a_currency_asked_in_words_meets_its_sign(engine, tmp_path):
     # The seeds write "$40 billion worth of weaponry" where a member asks for a dollar value:
     # refused while "$" was no term (too little of the question matched).
