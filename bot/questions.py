@@ -15,7 +15,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .index import WORD_OF_LETTERS, everyday_words_one_slip_from, is_common_word, opens_a_sentence
-from .tagging import is_verb, noun_after_adjective
+from .tagging import is_english_word, is_verb, noun_after_adjective, noun_after_noun
 
 # "According to the author/the New York Times…" says whose claim a question is about, not what
 # it is about, and news opens paragraph after paragraph with "According to reports": searched,
@@ -176,7 +176,12 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     if not subject.matches and subject.written:
         # An adjective the corpus lacks says which thing is asked about, not what: "an
         # *anonymous* source" is the articles' "unnamed source", and the source is the subject.
+        # So does an everyday noun before other nouns: "how many *stealth* fighter pilots" asks
+        # about pilots (the articles' "F-35 pilots"). Not a name typed in lowercase: "the
+        # *wagner* group" is about Wagner.
         noun = noun_after_adjective(question, subject.written)
+        if noun is None and subject.written.islower() and is_english_word(subject.written):
+            noun = noun_after_noun(question, subject.written)
         if noun is not None and noun.casefold() in by_written:
             subject = by_written[noun.casefold()]
     found = _find_word(question, subject.written) if subject.written else None

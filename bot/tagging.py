@@ -8,12 +8,14 @@ inside the wheel: NLTK's own tagger downloads its model at run time, which fails
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from functools import lru_cache
 from pathlib import Path
 
 # Penn Treebank tags of a past participle and of a past tense, which the tagger often gives a
 # participle ("the *shelled* village" as VBD).
 PARTICIPLE_TAGS = frozenset({"VBN", "VBD"})
+COMMON_NOUN_TAGS = frozenset({"NN", "NNS"})
 
 
 def noun_after_adjective(text: str, word: str) -> str | None:
@@ -27,6 +29,18 @@ def noun_after_adjective(text: str, word: str) -> str | None:
                 (tagged[after] for after in range(position + 1, len(tagged)) if not _is_adjective(tagged, after)), None
             )
             return following[0] if following is not None and following[1].startswith("NN") else None
+    return None
+
+
+def noun_after_noun(text: str, word: str) -> str | None:
+    """The last of the nouns right after ``word`` when ``word`` is a common noun before them,
+    which says which kind of them: "pilots" for "stealth" in "how many stealth fighter pilots";
+    None otherwise."""
+    tagged = _tagged(text)
+    for position, (current, tag) in enumerate(tagged):
+        if current == word and tag in COMMON_NOUN_TAGS:
+            following = list(itertools.takewhile(lambda tagged_word: tagged_word[1] in COMMON_NOUN_TAGS, tagged[position + 1 :]))
+            return following[-1][0] if following else None
     return None
 
 

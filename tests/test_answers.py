@@ -438,6 +438,13 @@ def test_the_subject_of_a_question_is_read_past_its_answer_kind_titles_and_prepo
         "003_",
         "now is not the time for Ukraine to join",
     )
+    # So does an everyday noun before nouns: the articles' pilots fly the F-35, never called
+    # "stealth". "America" and "Britain" are the articles' "United States" and "United Kingdom".
+    assert_quoted_first(
+        engine, "how many stealth fighter pilots is america sending over to britain", "004_", "more than 50 F-35 pilots"
+    )
+    # Not a name typed in lowercase: "the wagner group" is about Wagner, whom the articles lack.
+    assert engine.ask("what is the wagner group and who leads it").hits == ()
     # So does a participle: the article's village was bombed, not "shelled".
     assert_quoted_first(
         engine, "How far was the shelled village from the Ukrainian capital?", "001_", "70 kilometers"

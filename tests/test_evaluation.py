@@ -109,10 +109,9 @@ def test_seed_question_set_figures(engine):
     assert kinds["stem"]["hit@3"] >= 0.93
     assert kinds["variant"]["hit@1"] >= 0.88
     assert kinds["none"]["hit@1"] == 1.0
-    # "why can't america and its allies keep the weapons flowing…" is read as about "America",
-    # which its answer never names (it says "the United States"), as it is with the capital.
-    assert report["overall"]["hit@1"] >= 0.86  # 73 of 84
-    assert report["overall"]["hit@3"] >= 0.89  # 75 of 84
+    # The target for hit@1 (0.90); hit@3 is short of its 0.97 (README, "Evaluation").
+    assert report["overall"]["hit@1"] >= 0.90  # 76 of 84
+    assert report["overall"]["hit@3"] >= 0.94  # 79 of 84
 
 
 def test_blind_question_set_figures(engine):

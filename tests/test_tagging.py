@@ -1,6 +1,6 @@
 """Parts of speech, as the subject rule reads them (offline: the tagger's lexicon is in its wheel)."""
 
-from bot.tagging import is_english_word, is_verb, noun_after_adjective
+from bot.tagging import is_english_word, is_verb, noun_after_adjective, noun_after_noun
 
 
 def test_an_adjective_before_a_noun_points_to_the_noun():
@@ -21,6 +21,13 @@ def test_a_name_or_a_noun_before_a_noun_is_no_adjective():
     # "Leopard tanks", "stealth fighter pilots": the first word is part of what is asked about.
     assert noun_after_adjective("How many Leopard tanks has Germany sent?", "Leopard") is None
     assert noun_after_adjective("how many stealth fighter pilots is america sending", "stealth") is None
+
+
+def test_a_noun_before_nouns_points_to_the_last_of_them():
+    assert noun_after_noun("how many stealth fighter pilots is america sending", "stealth") == "pilots"
+    assert noun_after_noun("how many stealth fighter pilots is america sending", "pilots") is None
+    assert noun_after_noun("How many Leopard tanks has Germany sent?", "Leopard") is None  # a name
+    assert noun_after_noun("What did an anonymous source say?", "anonymous") is None  # an adjective
 
 
 def test_an_adjective_with_no_noun_after_it_points_nowhere():
