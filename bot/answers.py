@@ -293,12 +293,16 @@ class Engine:
             return None
         for form in (place_token.term, *self.index.forms_of_a_name(place_token.term)):
             for titled in self.index.titled_names(form):
-                if title_term in self.analyzer.analyze(titled.title):
-                    return titled.name
-                closeness = semantic.similarity(title.lower(), titled.title.lower())
-                if closeness is not None and closeness >= MIN_TITLE_SIMILARITY:
+                if self._is_the_title(title.lower(), title_term, titled.title):
                     return titled.name
         return None
+
+    def _is_the_title(self, word: str, term: str, title: str) -> bool:
+        """Whether the question's ``word`` says ``title``: one of its words, or close in meaning."""
+        if term in self.analyzer.analyze(title):
+            return True
+        closeness = semantic.similarity(word, title.lower())
+        return closeness is not None and closeness >= MIN_TITLE_SIMILARITY
 
     def _is_a_name(self, word: str, term: str) -> bool:
         return word[:1].isupper() or self.index.usual_case(term) in (CAPITALISED, IN_CAPITALS)

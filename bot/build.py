@@ -23,7 +23,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import semantic, tagging
+from . import places, semantic, tagging
 from .analyzer import Analyzer
 from .answers import Engine, SearchOptions
 from .cache import CacheKey, IndexCache, StoredIndex
@@ -83,10 +83,12 @@ def search_options(settings: EngineSettings) -> SearchOptions:
 
 
 def warm_up_models(settings: EngineSettings) -> None:
-    """Load the models questions may need (cl100k's everyday words; the tagger; the embeddings
-    unless re-ranking by meaning is off) now, not on the first question that needs them."""
+    """Load the models questions may need (cl100k's everyday words; the tagger and its lexicon;
+    the countries' names; the embeddings unless re-ranking by meaning is off) now, not on the
+    first question that needs them."""
     warm_up_everyday_words()
     tagging.warm_up()
+    places.warm_up()
     if settings.semantic_weight > 0:
         semantic.warm_up()
 

@@ -82,3 +82,8 @@ def _country_names() -> tuple[tuple[str, ...], ...]:
         if names:
             found.append(names)
     return tuple(found)
+
+
+def warm_up() -> None:
+    """Read the countries' names now (about 0.1 s), not on the first question naming one."""
+    _countries_by_name()

@@ -39,8 +39,10 @@ def similarities(question: str, texts: Sequence[str]) -> np.ndarray | None:
     return vectors[1:] @ vectors[0]
 
 
+@lru_cache(maxsize=4096)
 def similarity(a: str, b: str) -> float | None:
-    """Cosine similarity of two short texts ("leader", "president"), or None without the model."""
+    """Cosine similarity of two short texts ("leader", "president"), or None without the model.
+    Remembered: the same title words come back question after question."""
     model = _model()
     if model is None:
         return None

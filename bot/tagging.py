@@ -85,6 +85,7 @@ def warm_up() -> None:
     """Load the tagger now (about a second, mostly NLTK's imports), not on the first question
     that needs it: for processes that answer many questions."""
     _tagged("What did an anonymous source say?")
+    _lexicon_words()
 
 
 @lru_cache(maxsize=256)
