@@ -44,6 +44,7 @@ from .questions import (
     capitalised_names,
     cases_its_names,
     is_acronym_or_titled,
+    is_title_case,
     names_asked_about,
     subject_of,
     with_rule_words_mended,
@@ -276,7 +277,10 @@ class Engine:
         the title's term -> (the place's term, the name). "what did the serbian *leader*
         claim…" names Vucic (the corpus: "Serbian President Vucic said…"); "Ukraine's
         *president*" and "the *president* of Ukraine" name Zelensky. A name the question
-        says itself is left out."""
+        says itself is left out, and a question in Title Case names no place by its capitals
+        (nor is each pair of its words worth reading the corpus for)."""
+        if is_title_case(question):
+            return {}
         tokens = self.analyzer.tokens(question)
         said = {token.term for token in tokens}
         people: dict[str, tuple[str, str]] = {}

@@ -243,12 +243,19 @@ def is_acronym_or_titled(name: list[str]) -> bool:
     return any(word.isupper() or word.casefold() in TITLES for word in name)
 
 
-def _name_runs(question: str) -> list[tuple[int, list[str]]]:
-    """``capitalised_names`` with where each name starts in the question."""
+def is_title_case(question: str) -> bool:
+    """Whether the question capitalises most of its words, a headline's way, which says nothing
+    of which are names."""
     found = list(_LETTERS_WORD.finditer(question))
     capitalised = [match for match in found if match.group()[0].isupper()]
-    if len(found) >= 3 and len(capitalised) >= MOSTLY_CAPITALISED * len(found):
+    return len(found) >= 3 and len(capitalised) >= MOSTLY_CAPITALISED * len(found)
+
+
+def _name_runs(question: str) -> list[tuple[int, list[str]]]:
+    """``capitalised_names`` with where each name starts in the question."""
+    if is_title_case(question):
         return []
+    capitalised = [match for match in _LETTERS_WORD.finditer(question) if match.group()[0].isupper()]
     names: list[tuple[int, list[str]]] = []
     previous_end = 0
     for match in capitalised:

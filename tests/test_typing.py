@@ -73,8 +73,8 @@ def _slipped(question: str, slip: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-# Of the 415 questions, how many get another first quote (or a refusal instead of one, or the
-# other way round) with the slip: what the sixteenth session measured, slips drawn with seed 1
+# Of the 475 questions (415 before the eighteenth session's file), how many get another first
+# quote (or a refusal instead of one, or the other way round) with the slip: what the sixteenth session measured, slips drawn with seed 1
 # (at the fifteenth's start: 20, 30, 18 and 25; at its end 9, 20, 12, 19). Those left are mostly
 # names a slip takes further than a spelling ("mliley", "zeensky"), typos one slip from two
 # words ("poand": "Poland", "pound"), and near ties. "will *russa* take kiev eventually?" is
@@ -87,8 +87,9 @@ def _slipped(question: str, slip: str, rng: random.Random) -> str:
 # refused as typed right (seven fewer), nor a slip of a verb as the first word of a name ("Who
 # *replced* Zaluzhnyi…", eight fewer), a name the stemmer cuts is spelled as typed ("Belaris",
 # two fewer), and a passage names a name only by a word the corpus writes as one ("Seden" is
-# not named by "sudden", two fewer).
-MOST_CHANGED_BY_A_SLIP = {"swapped": 7, "left out": 17, "doubled": 5, "next key": 13}
+# not named by "sudden", two fewer). In the eighteenth session, 41 of the 415, and 8 of its
+# new file's 60.
+MOST_CHANGED_BY_A_SLIP = {"swapped": 9, "left out": 18, "doubled": 7, "next key": 15}
 
 
 @pytest.mark.parametrize("slip", sorted(MOST_CHANGED_BY_A_SLIP))
