@@ -20,7 +20,7 @@ from .tagging import is_english_word
 log = logging.getLogger(__name__)
 
 # Names written in the Latin alphabet: "Белоруссия" and "Zhōngguó" are no names members type.
-_FORM_PREFIX = 4  # "Russian" and "Russia", "Ukrainian" and "Ukraine"
+_FORM_PREFIX = 4  # "Republika" and "Republic"
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z .'’-]*")
 
 
@@ -41,7 +41,9 @@ def _countries_by_name() -> dict[str, tuple[tuple[str, ...], ...]]:
     """Each name (casefolded) -> the names of each country it names. A country is named by its
     whole names and by a word of one that is no English word and no other country's: "America"
     of "United States of America", "Britain" of "Great Britain", not "States" nor "Kingdom"."""
-    countries = _country_names()
+    countries = [names for names, _ in _countries()]
+    # A people is no name of a country: "American" of "American Samoa" is the United States'.
+    peoples = {people.casefold() for _, people in _countries() if people}
     named: dict[str, list[tuple[str, ...]]] = defaultdict(list)
     for names in countries:
         for whole in names:
@@ -50,7 +52,9 @@ def _countries_by_name() -> dict[str, tuple[tuple[str, ...], ...]]:
     for names in countries:
         words = {word for whole in names for word in whole.split()}
         for word in words:
-            if len(word) > 2 and word.isalpha() and not is_english_word(word) and not _is_a_form_of_another(word, words):
+            if len(word) <= 2 or not word.isalpha() or is_english_word(word) or word.casefold() in peoples:
+                continue
+            if not _is_a_form_of_another(word, words):
                 by_word[word.casefold()].add(names)
     for word, owners in by_word.items():
         if word not in named:
@@ -59,15 +63,17 @@ def _countries_by_name() -> dict[str, tuple[tuple[str, ...], ...]]:
 
 
 def _is_a_form_of_another(word: str, words: set[str]) -> bool:
-    """"Russian" of "Russian Federation" is Russia's people, not another name of Russia: the
-    engine reaches a name's forms itself, and as a name it weighed as much as "Russia"."""
+    """A form of another word of the country's names is no name of it on its own: the other
+    languages' ("Republika" by "Republic", "Federatsiya" by "Federation") say nothing a member
+    types."""
     start = word.casefold()[:_FORM_PREFIX]
     return any(other != word and other.casefold().startswith(start) for other in words)
 
 
 @lru_cache(maxsize=1)
-def _country_names() -> tuple[tuple[str, ...], ...]:
-    """Each country's names in the Latin alphabet: its name and other spellings."""
+def _countries() -> tuple[tuple[tuple[str, ...], str], ...]:
+    """Each country's names in the Latin alphabet (its name and other spellings), and what its
+    people are called ("American")."""
     try:
         from countryinfo import all_countries
 
@@ -80,7 +86,7 @@ def _country_names() -> tuple[tuple[str, ...], ...]:
         written = [country.name(), *(country.alt_spellings() or ())]
         names = tuple(dict.fromkeys(name.strip() for name in written if _LATIN_NAME.fullmatch(name.strip())))
         if names:
-            found.append(names)
+            found.append((names, country.demonym() or ""))
     return tuple(found)
 
 

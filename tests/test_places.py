@@ -17,6 +17,8 @@ def test_a_word_of_several_countries_names_or_an_english_word_names_none():
     assert other_names("Kingdom") == ()  # an English word, and many kingdoms
     assert other_names("States") == ()
     assert other_names("Zelensky") == ()
+    assert other_names("American") == ()  # a people (not "American Samoa")
+    assert other_names("Republika") == ()  # another language's form of "Republic"
 
 
 def test_a_capital_is_not_its_country():
