@@ -19,7 +19,7 @@ from typing import Iterable, Sequence, TextIO
 
 from . import semantic
 from .beir import BeirFormatError, BeirParams, evaluate_beir, load_beir
-from .build import Built, build_engine, warm_up_models
+from .build import Built, build_engine, warm_up_models, warm_up_word_lists
 from .config import EngineSettings, SettingsError, load_settings
 from .corpus import CorpusError
 from .evaluation import NaiveBm25, QuestionFileError, evaluate, evaluate_naive, load_questions, unknown_sources
@@ -171,8 +171,10 @@ def ask(built: Built, questions: list[str], *, as_json: bool, top_k: int | None)
         print("Give a question, e.g.: python -m bot ask \"Who is Stoltenberg?\" (or '-' to read stdin)", file=sys.stderr)
         return 2
     color = sys.stdout.isatty()
+    # Once, before the clock of the first answer starts.
+    warm_up_word_lists()
     if built.engine.options.semantic_weight > 0:
-        semantic.warm_up()  # once, before the clock of the first answer starts
+        semantic.warm_up()
     for question in _questions_from(questions, sys.stdin):
         answer = built.engine.ask(question, top_k=top_k)
         if as_json:
