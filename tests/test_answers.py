@@ -16,6 +16,12 @@ def top(engine, question):
     return answer.hits[0]
 
 
+def engine_of_paragraphs(folder, name, *paragraphs):
+    """An engine over one file of short paragraphs in ``folder``, a passage each."""
+    (folder / name).write_text("\n\n".join(paragraphs), encoding="utf-8")
+    return build_from(folder, passage_tokens=16).engine
+
+
 def assert_quoted_first(engine, question, source, phrase):
     hit = top(engine, question)
     assert hit.source.startswith(source)
@@ -487,14 +493,14 @@ def test_two_words_of_a_long_question_are_a_coincidence(engine):
 
 def test_a_hyphenated_word_is_one_word_of_the_question(tmp_path):
     # Seven terms but four words: the rule on two words of a long question does not apply.
-    (tmp_path / "news.txt").write_text(
-        "Germany sent the missiles to the front on Tuesday.\n\n"
-        "Farmers in the north reported a good harvest this year.\n\n"
-        "The central bank kept interest rates unchanged in March.\n\n"
+    engine = engine_of_paragraphs(
+        tmp_path,
+        "news.txt",
+        "Germany sent the missiles to the front on Tuesday.",
+        "Farmers in the north reported a good harvest this year.",
+        "The central bank kept interest rates unchanged in March.",
         "Officials in Kyiv said the new bridge would open soon.",
-        encoding="utf-8",
     )
-    engine = build_from(tmp_path, passage_tokens=16).engine
     question = "Which Germany missiles were anti-aircraft or long-range?"
     assert len(engine.query_words(question)) >= 6
     assert top(engine, question).text.startswith("Germany sent the missiles")
@@ -607,14 +613,14 @@ def test_a_title_reaches_a_name_only_after_a_place_the_corpus_gives_it_with(engi
 
 
 def test_a_title_reaches_whom_any_corpus_names_by_it(tmp_path):
-    (tmp_path / "budget.txt").write_text(
-        "German Chancellor Scholz presented the budget on Tuesday.\n\n"
-        "Scholz said the deficit would fall to two percent by next year.\n\n"
-        "German rail workers went on strike on Monday.\n\n"
+    engine = engine_of_paragraphs(
+        tmp_path,
+        "budget.txt",
+        "German Chancellor Scholz presented the budget on Tuesday.",
+        "Scholz said the deficit would fall to two percent by next year.",
+        "German rail workers went on strike on Monday.",
         "German farmers protested against cuts to diesel subsidies.",
-        encoding="utf-8",
     )
-    engine = build_from(tmp_path, passage_tokens=16).engine
     answer = engine.ask("What did the German chancellor say about the deficit?")
     assert "scholz" in next(word.matches for word in answer.words if word.written == "chancellor")
     # The passage that quotes him names neither Germany nor a chancellor, and was not quoted.
@@ -628,13 +634,13 @@ def test_a_country_asked_by_another_of_its_names_is_the_one_the_corpus_names(eng
     question = "why can't america and its allies keep the weapons flowing to ukraine? is it a manufacturing problem"
     assert_quoted_first(engine, question, "000_", "cannot keep up with demand")
     assert "America" not in engine.ask(question).missing
-    (tmp_path / "aid.txt").write_text(
-        "The United Kingdom pledged another 1 billion pounds in aid on Monday.\n\n"
-        "France pledged more tanks and artillery shells.\n\n"
+    small = engine_of_paragraphs(
+        tmp_path,
+        "aid.txt",
+        "The United Kingdom pledged another 1 billion pounds in aid on Monday.",
+        "France pledged more tanks and artillery shells.",
         "Germany sent air defence systems to the east.",
-        encoding="utf-8",
     )
-    small = build_from(tmp_path, passage_tokens=16).engine
     hit = top(small, "How much did Britain pledge?")
     assert "1 billion pounds" in hit.text
     assert [hit.text[start:end] for start, end in hit.highlights][:2] == ["United", "Kingdom"]
@@ -648,14 +654,14 @@ def test_a_currency_asked_in_words_meets_its_sign(engine, tmp_path):
     assert_quoted_first(
         engine, "roughly what dollar value of arms has the alliance handed to ukraine so far", "003_", "$40 billion"
     )
-    (tmp_path / "wing.txt").write_text(
-        "The new hospital wing is worth the wait, 40 nurses said.\n\n"
-        "The new hospital wing is worth $40 million, the council said.\n\n"
-        "The old library's books are worth reading, 2 million readers said.\n\n"
+    engine = engine_of_paragraphs(
+        tmp_path,
+        "wing.txt",
+        "The new hospital wing is worth the wait, 40 nurses said.",
+        "The new hospital wing is worth $40 million, the council said.",
+        "The old library's books are worth reading, 2 million readers said.",
         "The old library's books are worth 2 million pounds, the council said.",
-        encoding="utf-8",
     )
-    engine = build_from(tmp_path, passage_tokens=16).engine
     wing = top(engine, "How many dollars is the new hospital wing worth?")
     assert "$40 million" in wing.text
     # The sign is highlighted with its amount, not as a bold "$" before "40".
@@ -725,11 +731,13 @@ def test_empty_corpus_answers_with_a_reason(tmp_path):
 
 def test_one_file_corpus_still_ranks(tmp_path):
     # One article, so BM25Okapi's own IDF would be zero or negative for most terms.
-    (tmp_path / "only.txt").write_text(
-        "Kiev was hit by missiles.\n\nBelarus launched rockets at a village.\n\nNATO met in Bucharest.",
-        encoding="utf-8",
+    engine = engine_of_paragraphs(
+        tmp_path,
+        "only.txt",
+        "Kiev was hit by missiles.",
+        "Belarus launched rockets at a village.",
+        "NATO met in Bucharest.",
     )
-    engine = build_from(tmp_path, passage_tokens=16).engine
     hit = top(engine, "Which village did Belarus attack with rockets?")
     assert hit.text == "Belarus launched rockets at a village."
     assert hit.lines == (3, 3)
@@ -738,13 +746,13 @@ def test_one_file_corpus_still_ranks(tmp_path):
 def test_a_hyphenated_word_finds_the_words_written_apart(tmp_path):
     # The question writes "long-range", the article "long range": "longrange" is not a word the
     # article lacks, so the question is answered as if written the article's way.
-    (tmp_path / "strikes.txt").write_text(
-        "Russia fired long range missiles at the port of Odesa overnight.\n\n"
-        "Grain exports resumed after the talks in Istanbul.\n\n"
+    engine = engine_of_paragraphs(
+        tmp_path,
+        "strikes.txt",
+        "Russia fired long range missiles at the port of Odesa overnight.",
+        "Grain exports resumed after the talks in Istanbul.",
         "The army received new armoured vehicles from its allies.",
-        encoding="utf-8",
     )
-    engine = build_from(tmp_path, passage_tokens=16).engine
     written_apart = top(engine, "Where were long range missiles fired?")
     hyphenated = top(engine, "Where were long-range missiles fired?")
     assert hyphenated.passage == written_apart.passage and "Odesa" in hyphenated.text
