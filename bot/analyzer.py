@@ -75,6 +75,9 @@ _CLITICS = ("n't", "'re", "'ve", "'ll", "'d", "'m")
 _NEGATED_HOSTS = {"ca": "can", "wo": "will", "sha": "shall"}
 
 
+# A possessive's ending: "Zelensky's" names Zelensky.
+POSSESSIVE = re.compile(r"['’]s\Z")
+
 # Bump when the analyzer's output changes, so cached indexes built by the old one are not used.
 ANALYZER_VERSION = 4
 _MAX_CHUNK_MEMO = 1 << 20

@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from . import semantic
-from .analyzer import Analyzer, Token, fold_word, highlight_end, word_parts
+from .analyzer import POSSESSIVE, Analyzer, Token, fold_word, highlight_end, word_parts
 from .index import (
     CAPITALISED,
     IN_CAPITALS,
@@ -29,7 +29,6 @@ from .index import (
 )
 from .passages import Passage, sentence_spans
 from .places import other_names
-from .tagging import is_english_word
 from .questions import (
     ATTRIBUTION,
     ATTRIBUTION_WEIGHT,
@@ -49,6 +48,7 @@ from .questions import (
     subject_of,
     with_rule_words_mended,
 )
+from .tagging import is_english_word
 
 # A variant spelling scores lower than the word as written. A name's or an unknown word's
 # variants get more credit than an everyday word's: "Zelenskyy" (not in the corpus) surely means
@@ -114,7 +114,6 @@ MIN_UNKNOWN_NAME_LENGTH = 4
 # "premier"/"prime minister" 0.44; "army"/"president" 0.03, "chief"/"president" 0.29).
 MIN_TITLE_SIMILARITY = 0.4
 MAX_CODE_LETTERS = 3  # "US", "UK", "USA": a country's code is a name only where written in capitals
-_POSSESSIVE = re.compile(r"['’]s\Z")
 _OF_BETWEEN = re.compile(r"\s+of\s+(?:the\s+)?", re.IGNORECASE)
 
 
@@ -235,13 +234,13 @@ class Engine:
         "sudden" and "seven", and a passage saying "sudden" does not name it. A place the
         question names a person by ("the *German* chancellor") is named by the person's name."""
         terms = subject.named_terms()
+        if not terms:
+            return terms
         # An everyday word is the only kind a case is read for (a sample of passages): a rare
         # word the corpus has is a name or a term.
         as_names = frozenset(
             t for t in terms if t == subject.word.term or not is_common_word(t) or self.index.usual_case(t) is not None
         )
-        if not terms:
-            return terms
         titled = (word for word in words if people.get(word.term, ("", ""))[0] == subject.word.term)
         return (as_names or terms).union(*(word.unsearched for word in titled))
 
@@ -325,12 +324,12 @@ class Engine:
 
     def _also_its_country(self, word: QueryWord) -> QueryWord:
         """A name of a country held by a passage that names the country another way: "America"
-        by one saying "the United States" or "US", "Moscow" by one saying "Russia". A
+        by one saying "the United States" or "US", "Britain" by one saying "the UK". A
         passage holding another name counts for the word as far as that name is as rare:
-        "Russia" is in most passages here and says less than "Moscow". Not searched for
+        "the United States" is in many passages here and says less than "America". Not searched for
         (``QueryWord.unsearched``): a name of several words is no term, and a rarer name
         would outweigh the word in BM25."""
-        written = _POSSESSIVE.sub("", word.written)
+        written = POSSESSIVE.sub("", word.written)
         if not written[:1].isupper() or not word.importance:
             return word
         matches = dict(word.matches)

@@ -14,6 +14,7 @@ from typing import Callable
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from .analyzer import POSSESSIVE
 from .index import WORD_OF_LETTERS, everyday_words_one_slip_from, is_common_word, opens_a_sentence
 from .tagging import is_english_word, is_verb, noun_after_adjective, noun_after_noun
 
@@ -87,7 +88,6 @@ PREPOSITIONS = frozenset(
 # Names are runs of capitalised words, but for the first word of a sentence; a question in
 # Title Case (most of its words capitalised) names nothing by its capitals.
 MOSTLY_CAPITALISED = 0.6
-_POSSESSIVE = re.compile(r"['’]s\Z")  # "General *Zaluzhnyi's* position": the name is "Zaluzhnyi"
 _LETTERS_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # The words the rules above read, which a typo would hide from them (of five letters or more:
 # a slip of a shorter word is too often another word).
@@ -335,10 +335,10 @@ def _name_from(question: str, first: str, found: re.Match[str] | None) -> list[s
     name = [first]
     for following in question[found.end() :].split():
         word = following.rstrip(".,;:!?\"')]")
-        if not _looks_like_a_name(_POSSESSIVE.sub("", word)):
+        if not _looks_like_a_name(POSSESSIVE.sub("", word)):
             break
         name.append(word)
-        if word != following or _POSSESSIVE.search(word):  # punctuation or "'s" ends the name
+        if word != following or POSSESSIVE.search(word):  # punctuation or "'s" ends the name
             break
     return name
 

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from .analyzer import POSSESSIVE
+
 # A run of capitalised words right after a place: "| President Vladimir Putin said".
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)(\.?)")
-_POSSESSIVE = re.compile(r"['’]s\Z")
 MAX_TITLED_WORDS = 6
 MIN_NAME_LETTERS = 2  # "NATO Article V" names no one
 
@@ -41,7 +42,7 @@ def titled_name_after(text: str, end: int, is_name_word: Callable[[str], bool]) 
         found = _NEXT_WORD.match(text, at)
         if found is None or not found.group(1)[0].isupper():
             break
-        word = _POSSESSIVE.sub("", found.group(1))
+        word = POSSESSIVE.sub("", found.group(1))
         if len(word) >= MIN_NAME_LETTERS and is_name_word(word):
             name.append(word)
         elif name:  # a name ends at the first word that is not one
