@@ -479,29 +479,15 @@ class SearchIndex:
         return _remembered(self._cases, term, lambda: self._read_usual_case(term))
 
     def _read_usual_case(self, term: str) -> str | None:
-        term_id = self.postings.term_ids.get(term)
-        if term_id is None:
-            return None
-        start = int(self.postings.offsets[term_id])
-        end = min(int(self.postings.offsets[term_id + 1]), start + _CASE_SAMPLE_PASSAGES)
-        # A term opens the words it comes from ("ukrain": "Ukraine", "Ukrainian"), so only the
-        # words that open with its first letters are analysed, not whole passages.
-        prefix = term[:_CASE_PREFIX]
         cases: Counter[str | None] = Counter()
-        read: dict[str, tuple[bool, str | None]] = {}  # word -> (of the term, its case): words repeat
-        for position in self.postings.doc_ids[start:end]:
-            text = self.text_of(int(position))
-            for at in _word_starts(text, prefix):
-                found = WORD_OF_LETTERS.match(text, at)
-                if found is None:
-                    continue
+        case_of: dict[str, str | None] = {}  # word -> its case: words repeat
+        for text, found in self._uses_of(term, _CASE_SAMPLE_PASSAGES):
+            # A sentence's first word is capitalised whatever it is.
+            if not opens_a_sentence(text, found.start()):
                 word = found.group()
-                if word not in read:
-                    read[word] = (term in self.analyzer.analyze(word), word_case(word))
-                of_term, case = read[word]
-                # A sentence's first word is capitalised whatever it is.
-                if of_term and not opens_a_sentence(text, at):
-                    cases[case] += 1
+                if word not in case_of:
+                    case_of[word] = word_case(word)
+                cases[case_of[word]] += 1
         written = sum(cases.values())
         if not written:
             return None
@@ -517,26 +503,35 @@ class SearchIndex:
         return _remembered(self._titled, term, lambda: self._read_titled_names(term))
 
     def _read_titled_names(self, term: str) -> tuple[TitledName, ...]:
+        found: Counter[TitledName] = Counter()
+        for text, word in self._uses_of(term, _TITLE_SAMPLE_PASSAGES):
+            titled = titled_name_after(text, word.end(), lambda name: not is_english_word(name))
+            if titled is not None:
+                found[titled] += 1
+        return tuple(titled for titled, _ in found.most_common())
+
+    def _uses_of(self, term: str, sample: int) -> Iterator[tuple[str, re.Match[str]]]:
+        """Each word of ``term`` (its passage's text and where it is) in the first ``sample``
+        passages that hold it. A term opens the words it comes from ("ukrain": "Ukraine",
+        "Ukrainian"), so only the words that open with its first letters are analysed, not
+        whole passages."""
         term_id = self.postings.term_ids.get(term)
         if term_id is None:
-            return ()
+            return
         start = int(self.postings.offsets[term_id])
-        end = min(int(self.postings.offsets[term_id + 1]), start + _TITLE_SAMPLE_PASSAGES)
-        found: Counter[TitledName] = Counter()
-        of_term: dict[str, bool] = {}  # word -> whether it is the place's: words repeat
+        end = min(int(self.postings.offsets[term_id + 1]), start + sample)
+        of_term: dict[str, bool] = {}  # word -> whether it is one of the term's: words repeat
         for position in self.postings.doc_ids[start:end]:
             text = self.text_of(int(position))
             for at in _word_starts(text, term[:_CASE_PREFIX]):
-                word = WORD_OF_LETTERS.match(text, at)
-                if word is None:
+                found = WORD_OF_LETTERS.match(text, at)
+                if found is None:
                     continue
-                if word.group() not in of_term:
-                    of_term[word.group()] = term in self.analyzer.analyze(word.group())
-                if of_term[word.group()]:
-                    titled = titled_name_after(text, word.end(), lambda name: not is_english_word(name))
-                    if titled is not None:
-                        found[titled] += 1
-        return tuple(titled for titled, _ in found.most_common())
+                word = found.group()
+                if word not in of_term:
+                    of_term[word] = term in self.analyzer.analyze(word)
+                if of_term[word]:
+                    yield text, found
 
     def _keys_of_shape(self, key: str, limit: int) -> list[str]:
         """Spelling keys with the same first letter whose length is within ``limit`` of ``key``'s
