@@ -25,7 +25,7 @@ from rank_bm25 import BM25Okapi
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from .analyzer import Analyzer, fold_word
+from .analyzer import POSSESSIVE, Analyzer, fold_word
 from .passages import Passage, encoding
 from .passage_store import PassageStore
 from .postings import ForwardIndex, Postings, unseen_idf
@@ -579,7 +579,7 @@ def _remembered(memo: dict[_Key, _Value], key: _Key, look_up: Callable[[], _Valu
 
 def word_case(word: str) -> str | None:
     """IN_CAPITALS ("NATO", "EU's"), CAPITALISED ("Finland", "Russia-Ukraine") or None (lowercase)."""
-    letters = [character for character in re.sub(r"['’]s$", "", word) if character.isalpha()]
+    letters = [character for character in POSSESSIVE.sub("", word) if character.isalpha()]
     if len(letters) > 1 and all(letter.isupper() for letter in letters):
         return IN_CAPITALS
     return CAPITALISED if letters and letters[0].isupper() else None

@@ -43,11 +43,8 @@ def similarities(question: str, texts: Sequence[str]) -> np.ndarray | None:
 def similarity(a: str, b: str) -> float | None:
     """Cosine similarity of two short texts ("leader", "president"), or None without the model.
     Remembered: the same title words come back question after question."""
-    model = _model()
-    if model is None:
-        return None
-    first, second = model.embed([a, b], norm=True)
-    return float(first @ second)
+    cosines = similarities(a, [b])
+    return None if cosines is None else float(cosines[0])
 
 
 def warm_up() -> None:
