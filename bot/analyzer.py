@@ -60,6 +60,7 @@ def _currency_words() -> dict[str, str]:
 _NOT_THE_CURRENCY = {"SIGN", "SYMBOL", "MARK", "CURRENCY"}
 _PLANES_WITH_SYMBOLS = 0x20000
 _CURRENCY_WORDS = _currency_words()
+CURRENCY_NAMES = frozenset(_CURRENCY_WORDS.values())
 _CURRENCY = "".join(map(re.escape, _CURRENCY_WORDS))
 _NUMBER = r"\d+(?:[.,]\d+)*"
 _AMOUNT = re.compile(_NUMBER)

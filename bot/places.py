@@ -3,9 +3,10 @@
 Members write "America" where an article writes "the United States", "Britain" where it writes
 "the UK", "Holland" for the Netherlands. The names come from countryinfo's data on 250
 countries: each one's name and its other spellings ("UK", "Great Britain", "United States of
-America"). Not its capital: "Washington and Moscow agreed…" names two governments, but "the NATO
-summit in Vilnius" a city, and reaching "Lithuania" for it answered a question the articles do
-not (their Lithuania is not Vilnius's summit).
+America"), what its people are called and its capital. A capital names its government where
+the question does not place something in it ("How has Minsk been helping Moscow…", not "the
+NATO summit in Vilnius": the articles' Lithuania is not Vilnius's summit), which the engine
+decides; "the Ukrainian capital" is Kyiv.
 """
 
 from __future__ import annotations
@@ -13,15 +14,29 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from .analyzer import POSSESSIVE
 from .tagging import is_english_word
 
 log = logging.getLogger(__name__)
 
 # Names written in the Latin alphabet: "Белоруссия" and "Zhōngguó" are no names members type.
 _FORM_PREFIX = 4  # "Republika" and "Republic"
+MIN_SLIPPED_NAME_LETTERS = 5
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z .'’-]*")
+
+
+@dataclass(frozen=True)
+class Country:
+    names: tuple[str, ...]  # its name and other spellings, in the Latin alphabet
+    people: str  # what its people are called ("American"), or ""
+    capital: str  # as countryinfo writes it ("Washington D.C."), or ""
+    population: int
 
 
 def other_names(name: str) -> tuple[str, ...]:
@@ -32,30 +47,83 @@ def other_names(name: str) -> tuple[str, ...]:
     countries = _countries_by_name().get(name.casefold(), ())
     if len(countries) != 1:
         return ()
-    (names,) = countries
-    return tuple(other for other in names if other.casefold() != name.casefold())
+    (country,) = countries
+    return tuple(other for other in country.names if other.casefold() != name.casefold())
+
+
+def capital_of(place: str) -> str | None:
+    """The capital of the country ``place`` names, by one of its names or by its people
+    ("Ukraine", "Ukrainian", "Ukraine's": "Kyiv"), as countryinfo writes it; None when
+    ``place`` names no country. Of several, the most populous one's: "French" is Paris, not
+    Cayenne, and "American" Washington."""
+    key = POSSESSIVE.sub("", place).casefold()
+    countries = [*_looked_up(_countries_by_name(), key), *_looked_up(_countries_by_people(), key)]
+    with_a_capital = [country for country in countries if country.capital]
+    if not with_a_capital:
+        return None
+    return max(with_a_capital, key=lambda country: country.population).capital
+
+
+def country_of_capital(name: str) -> tuple[str, ...]:
+    """The names of the country whose capital ``name`` is ("Moscow": "Russia", "Russian
+    Federation"…; "Washington": "United States"…), or () when it is no capital, or the country's
+    own name too ("Singapore")."""
+    countries = _looked_up(_countries_by_capital(), POSSESSIVE.sub("", name).casefold())
+    if len(countries) != 1 or name.casefold() in (n.casefold() for n in countries[0].names):
+        return ()
+    return countries[0].names
+
+
+def _looked_up(table: dict[str, tuple[Country, ...]], key: str) -> tuple[Country, ...]:
+    """``table``'s countries for ``key``, or for the one key a slip of the keyboard away from it
+    ("Mscow", "Ukrainain"), in a name long enough to tell."""
+    if key in table or len(key) < MIN_SLIPPED_NAME_LETTERS:
+        return table.get(key, ())
+    close = process.extract(key, table.keys(), scorer=OSA.distance, score_cutoff=1, limit=2)
+    return table[close[0][0]] if len(close) == 1 else ()
 
 
 @lru_cache(maxsize=1)
-def _countries_by_name() -> dict[str, tuple[tuple[str, ...], ...]]:
-    """Each name (casefolded) -> the names of each country it names. A country is named by its
-    whole names and by a word of one that is no English word and no other country's: "America"
-    of "United States of America", "Britain" of "Great Britain", not "States" nor "Kingdom"."""
-    countries = [names for names, _ in _countries()]
+def _countries_by_capital() -> dict[str, tuple[Country, ...]]:
+    by_capital: dict[str, list[Country]] = defaultdict(list)
+    for country in _countries():
+        if country.capital:
+            # "Washington D.C." is "Washington" to members
+            plain = " ".join(word for word in country.capital.split() if "." not in word)
+            for name in {country.capital.casefold(), plain.casefold()} - {""}:
+                by_capital[name].append(country)
+    return {name: tuple(countries) for name, countries in by_capital.items()}
+
+
+@lru_cache(maxsize=1)
+def _countries_by_people() -> dict[str, tuple[Country, ...]]:
+    by_people: dict[str, list[Country]] = defaultdict(list)
+    for country in _countries():
+        if country.people:
+            by_people[country.people.casefold()].append(country)
+    return {people: tuple(countries) for people, countries in by_people.items()}
+
+
+@lru_cache(maxsize=1)
+def _countries_by_name() -> dict[str, tuple[Country, ...]]:
+    """Each name (casefolded) -> each country it names. A country is named by its whole names
+    and by a word of one that is no English word and no other country's: "America" of "United
+    States of America", "Britain" of "Great Britain", not "States" nor "Kingdom"."""
+    countries = _countries()
     # A people is no name of a country: "American" of "American Samoa" is the United States'.
-    peoples = {people.casefold() for _, people in _countries() if people}
-    named: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-    for names in countries:
-        for whole in names:
-            named[whole.casefold()].append(names)
-    by_word: dict[str, set[tuple[str, ...]]] = defaultdict(set)
-    for names in countries:
-        words = {word for whole in names for word in whole.split()}
+    peoples = set(_countries_by_people())
+    named: dict[str, list[Country]] = defaultdict(list)
+    for country in countries:
+        for whole in country.names:
+            named[whole.casefold()].append(country)
+    by_word: dict[str, list[Country]] = defaultdict(list)
+    for country in countries:
+        words = {word for whole in country.names for word in whole.split()}
         for word in words:
             if len(word) <= 2 or not word.isalpha() or is_english_word(word) or word.casefold() in peoples:
                 continue
             if not _is_a_form_of_another(word, words):
-                by_word[word.casefold()].add(names)
+                by_word[word.casefold()].append(country)
     for word, owners in by_word.items():
         if word not in named:
             named[word].extend(owners)
@@ -71,9 +139,7 @@ def _is_a_form_of_another(word: str, words: set[str]) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _countries() -> tuple[tuple[tuple[str, ...], str], ...]:
-    """Each country's names in the Latin alphabet (its name and other spellings), and what its
-    people are called ("American")."""
+def _countries() -> tuple[Country, ...]:
     try:
         from countryinfo import all_countries
 
@@ -86,8 +152,15 @@ def _countries() -> tuple[tuple[tuple[str, ...], str], ...]:
         written = [country.name(), *(country.alt_spellings() or ())]
         names = tuple(dict.fromkeys(name.strip() for name in written if _LATIN_NAME.fullmatch(name.strip())))
         if names:
-            found.append((names, country.demonym() or ""))
+            found.append(Country(names, country.demonym() or "", _capital(country), country.population() or 0))
     return tuple(found)
+
+
+def _capital(country) -> str:
+    capital = country.capital() or ""
+    if isinstance(capital, list):  # one country's is a list of one ("Vatican City")
+        capital = capital[0] if len(capital) == 1 else ""
+    return capital if _LATIN_NAME.fullmatch(capital) else ""
 
 
 def warm_up() -> None:

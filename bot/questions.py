@@ -85,6 +85,13 @@ PREPOSITIONS = frozenset(
     "despite during for from in inside into near of off on onto out outside over past since through "
     "throughout to toward towards under until up upon with within without".split()
 )
+# Where a name after them is a place, not those who govern it: "the summit *in* Vilnius",
+# "strikes *on* central Kyiv"; not "talks *between* Washington and Moscow".
+PLACE_PREPOSITIONS = frozenset(
+    "across around at from in inside into near of on outside over through to toward towards via within".split()
+)
+# How far back a place's preposition may be: "in central Kyiv", "to the capital".
+PLACE_PREPOSITION_REACH = 2
 # Names are runs of capitalised words, but for the first word of a sentence; a question in
 # Title Case (most of its words capitalised) names nothing by its capitals.
 MOSTLY_CAPITALISED = 0.6
@@ -188,6 +195,19 @@ def subject_of(question: str, words: list[QueryWord]) -> Subject | None:
     name = _name_from(question, subject.written, found) if subject.written else [subject.term]
     rest = tuple(by_written[part.casefold()] for part in name[1:] if part.casefold() in by_written)
     return Subject(subject, (subject, *rest), " ".join(name), _follows_a_preposition(question, found))
+
+
+def names_a_place(question: str, name: str) -> bool:
+    """Whether every mention of ``name`` in ``question`` is of a place (``PLACE_PREPOSITIONS``):
+    "What was decided at the NATO summit in Vilnius?" is about the city, "How has Minsk been
+    helping Moscow?" about two governments."""
+    mentions = [found.start() for found in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", question, re.IGNORECASE)]
+    return bool(mentions) and all(_placed_by_a_preposition(question, start) for start in mentions)
+
+
+def _placed_by_a_preposition(question: str, start: int) -> bool:
+    before = _LETTERS_WORD.findall(question[:start])[-PLACE_PREPOSITION_REACH:]
+    return any(word.casefold() in PLACE_PREPOSITIONS for word in before)
 
 
 def _counts_a_verb(question: str, word: str) -> bool:

@@ -6,7 +6,7 @@ import pytest
 
 from bot.answers import ASKS_FOR_A_FIGURE
 from bot.evaluation import fold
-from bot.questions import capitalised_names, cases_its_names, names_asked_about, with_rule_words_mended
+from bot.questions import capitalised_names, cases_its_names, names_a_place, names_asked_about, with_rule_words_mended
 from tests.conftest import build_from
 
 
@@ -646,6 +646,65 @@ def test_a_country_asked_by_another_of_its_names_is_the_one_the_corpus_names(eng
     assert [hit.text[start:end] for start, end in hit.highlights][:2] == ["United", "Kingdom"]
     # A country the corpus names by none of its names is still one it never mentions.
     assert small.ask("How much did America pledge?").hits == ()
+
+
+def test_a_country_s_capital_is_the_city_the_corpus_names(engine, tmp_path):
+    # "Sullivan once paid a secret visit to Kiev": second, after a passage on the US military.
+    question = "Which White House security aide made a covert trip to the Ukrainian capital to push for talks?"
+    assert_quoted_first(engine, question, "002_", "Sullivan once paid a secret visit to Kiev")
+    assert {"kyiv", "kiev"} <= set(next(word.matches for word in engine.ask(question).words if word.written == "capital"))
+    small = engine_of_paragraphs(
+        tmp_path,
+        "week.txt",
+        "Thousands marched through Lyon on Monday against the pension reform.",
+        "Thousands marched through Paris on Monday against the pension reform.",
+        "The capital markets rallied on Monday after the pension reform vote.",
+    )
+    # Refused before: this corpus never writes "French".
+    assert "Paris" in top(small, "Who marched in the French capital against the pension reform?").text
+
+
+def test_a_capital_that_is_no_place_in_the_question_is_its_government(engine, tmp_path):
+    # "Belarus has been leaning towards Russia…": refused, as the seeds never write "Minsk".
+    assert_quoted_first(
+        engine, "How has Minsk been helping Moscow since the fighting started?", "001_", "Belarus has been leaning towards Russia"
+    )
+    assert engine.ask("What was decided about Ukraine at the NATO summit in Vilnius?").hits == ()
+    small = engine_of_paragraphs(
+        tmp_path,
+        "deal.txt",
+        "Belarus signed a gas deal with Russia on Friday.",
+        "Poland signed a grain deal with Ukraine on Friday.",
+        "Farmers in Lithuania signed a petition on Friday.",
+    )
+    assert "Belarus" in top(small, "What did Minsk sign with Moscow?").text
+    # Where Minsk is a place, a passage on Belarus says nothing of it.
+    assert "belarus" not in next(word.matches for word in small.ask("What was signed in Minsk on Friday?").words if word.written == "Minsk")
+
+
+def test_a_capital_after_a_preposition_of_place_is_the_city():
+    assert names_a_place("What was decided at the NATO summit in Vilnius?", "Vilnius")
+    assert names_a_place("How many died in central Kyiv?", "Kyiv")
+    assert not names_a_place("How has Minsk been helping Moscow?", "Minsk")
+    assert not names_a_place("Did talks between Washington and Moscow begin?", "Moscow")
+    # One mention as a government is enough.
+    assert not names_a_place("Did Moscow say what happened in Moscow?", "Moscow")
+
+
+def test_how_much_money_is_answered_by_an_amount_in_a_currency(engine, tmp_path):
+    # "The UK decided to provide another 1 billion pounds in aid": refused, as the passage holds
+    # neither "money", "extra" nor "pledge".
+    assert_quoted_first(engine, "how much extra money did britain pledge to ukraine", "004_", "another 1 billion pounds in aid")
+    small = engine_of_paragraphs(
+        tmp_path,
+        "library.txt",
+        "The council gave the library 2 million pounds for new books.",
+        "The council gave the school 40 new chairs in March.",
+        "The library raised money with a bake sale in March.",
+    )
+    assert "2 million pounds" in top(small, "How much money did the council give the library?").text
+    # Grain the corpus never mentions is no amount of money.
+    assert engine.ask("How much grain has Ukraine exported through the Black Sea corridor?").hits == ()
 
 
 def test_a_currency_asked_in_words_meets_its_sign(engine, tmp_path):

@@ -111,8 +111,8 @@ def test_seed_question_set_figures(engine):
     assert kinds["variant"]["hit@1"] >= 0.88
     assert kinds["none"]["hit@1"] == 1.0
     # The issue's target for hit@1 (0.90); hit@3 is short of its 0.97 (README, "Evaluation").
-    assert report["overall"]["hit@1"] >= 0.90  # 76 of 84
-    assert report["overall"]["hit@3"] >= 0.94  # 79 of 84
+    assert report["overall"]["hit@1"] >= 0.92  # 78 of 84
+    assert report["overall"]["hit@3"] >= 0.95  # 80 of 84
 
 
 def test_blind_question_set_figures(engine):
@@ -177,11 +177,12 @@ def test_chat_question_set_figures(engine):
 
 
 def test_second_blind_question_set_figures(engine):
-    """Floors at the measured figures on the eighteenth session's blind file."""
+    """Floors at the measured figures on the eighteenth session's blind file (0.800 / 0.833 then;
+    "How has Minsk been helping Moscow…" answered first since capitals name their countries)."""
     report = evaluate(engine, load_questions(BLIND2_QUESTIONS)).as_dict()
     kinds = report["per_kind"]
-    assert report["overall"]["hit@1"] >= 0.80
-    assert report["overall"]["hit@3"] >= 0.83
+    assert report["overall"]["hit@1"] >= 0.81
+    assert report["overall"]["hit@3"] >= 0.85
     assert kinds["fact"]["hit@1"] == kinds["variant"]["hit@1"] == 1.0
     # "on what date did russia start the full-scale invasion" is answered from a passage on the
     # war's start (README, "Evaluation").

@@ -88,8 +88,12 @@ def _slipped(question: str, slip: str, rng: random.Random) -> str:
 # *replced* Zaluzhnyi…", eight fewer), a name the stemmer cuts is spelled as typed ("Belaris",
 # two fewer), and a passage names a name only by a word the corpus writes as one ("Seden" is
 # not named by "sudden", two fewer). In the eighteenth session, 41 of the 415, and 8 of its
-# new file's 60.
-MOST_CHANGED_BY_A_SLIP = {"swapped": 9, "left out": 18, "doubled": 7, "next key": 15}
+# new file's 60. In the nineteenth, 50 of the 475: "Did Washington and Moscow agree to begin
+# talks…", refused while its capitals were no countries, is answered (from passages on the
+# talks that do not hold its answer), and a slip in "limitation" changes which (three more); a
+# slipped country before "capital" is read as the country ("Ukraiian capital"), and its
+# answer changes no more (two fewer).
+MOST_CHANGED_BY_A_SLIP = {"swapped": 10, "left out": 18, "doubled": 8, "next key": 14}
 
 
 @pytest.mark.parametrize("slip", sorted(MOST_CHANGED_BY_A_SLIP))
