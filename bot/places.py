@@ -51,6 +51,7 @@ def other_names(name: str) -> tuple[str, ...]:
     return tuple(other for other in country.names if other.casefold() != name.casefold())
 
 
+@lru_cache(maxsize=4096)  # the same names come back question after question
 def capital_of(place: str) -> str | None:
     """The capital of the country ``place`` names, by one of its names or by its people
     ("Ukraine", "Ukrainian", "Ukraine's": "Kyiv"), as countryinfo writes it; None when
@@ -64,6 +65,7 @@ def capital_of(place: str) -> str | None:
     return max(with_a_capital, key=lambda country: country.population).capital
 
 
+@lru_cache(maxsize=4096)
 def country_of_capital(name: str) -> tuple[str, ...]:
     """The names of the country whose capital ``name`` is ("Moscow": "Russia", "Russian
     Federation"…; "Washington": "United States"…), or () when it is no capital, or the country's
