@@ -384,11 +384,9 @@ class Engine:
         written = POSSESSIVE.sub("", word.written)
         # A capital the corpus lacks is not recased ("minsk", a whole token of cl100k's), but is
         # no English word either.
-        if not (written[:1].isupper() or not is_english_word(written)) or not word.importance:
+        if (written[:1].islower() and is_english_word(written)) or not word.importance:
             return word
-        names = other_names(written)
-        if not names and not names_a_place(question, written):
-            names = country_of_capital(written)
+        names = other_names(written) or _country_governed_from(written, question)
         matches = dict(word.matches)
         for other in names:
             key = self._vocabulary_key(other)
@@ -756,6 +754,13 @@ def _places_and_titles(question: str, tokens: list[Token]) -> list[tuple[Token, 
         elif _OF_BETWEEN.fullmatch(between):
             pairs.append((second, first))
     return pairs
+
+
+def _country_governed_from(capital: str, question: str) -> tuple[str, ...]:
+    """The names of the country ``capital`` stands for, where the question places nothing in it
+    (``names_a_place``); () otherwise. The place is read only of a capital."""
+    names = country_of_capital(capital)
+    return names if names and not names_a_place(question, capital) else ()
 
 
 def _what_is_asked(words: list[QueryWord]) -> str:

@@ -16,6 +16,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable, Iterable
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -70,8 +71,9 @@ def country_of_capital(name: str) -> tuple[str, ...]:
     """The names of the country whose capital ``name`` is ("Moscow": "Russia", "Russian
     Federation"…; "Washington": "United States"…), or () when it is no capital, or the country's
     own name too ("Singapore")."""
-    countries = _looked_up(_countries_by_capital(), POSSESSIVE.sub("", name).casefold())
-    if len(countries) != 1 or name.casefold() in (n.casefold() for n in countries[0].names):
+    key = POSSESSIVE.sub("", name).casefold()
+    countries = _looked_up(_countries_by_capital(), key)
+    if len(countries) != 1 or key in (other.casefold() for other in countries[0].names):
         return ()
     return countries[0].names
 
@@ -85,25 +87,27 @@ def _looked_up(table: dict[str, tuple[Country, ...]], key: str) -> tuple[Country
     return table[close[0][0]] if len(close) == 1 else ()
 
 
+def _grouped(keys_of: Callable[[Country], Iterable[str]]) -> dict[str, list[Country]]:
+    """Each key (casefolded, not empty) -> the countries ``keys_of`` gives it for."""
+    grouped: dict[str, list[Country]] = defaultdict(list)
+    for country in _countries():
+        for key in {key.casefold() for key in keys_of(country)} - {""}:
+            grouped[key].append(country)
+    return grouped
+
+
 @lru_cache(maxsize=1)
 def _countries_by_capital() -> dict[str, tuple[Country, ...]]:
-    by_capital: dict[str, list[Country]] = defaultdict(list)
-    for country in _countries():
-        if country.capital:
-            # "Washington D.C." is "Washington" to members
-            plain = " ".join(word for word in country.capital.split() if "." not in word)
-            for name in {country.capital.casefold(), plain.casefold()} - {""}:
-                by_capital[name].append(country)
-    return {name: tuple(countries) for name, countries in by_capital.items()}
+    def capitals(country: Country) -> tuple[str, str]:
+        # "Washington D.C." is "Washington" to members
+        return country.capital, " ".join(word for word in country.capital.split() if "." not in word)
+
+    return {name: tuple(countries) for name, countries in _grouped(capitals).items()}
 
 
 @lru_cache(maxsize=1)
 def _countries_by_people() -> dict[str, tuple[Country, ...]]:
-    by_people: dict[str, list[Country]] = defaultdict(list)
-    for country in _countries():
-        if country.people:
-            by_people[country.people.casefold()].append(country)
-    return {people: tuple(countries) for people, countries in by_people.items()}
+    return {people: tuple(countries) for people, countries in _grouped(lambda country: (country.people,)).items()}
 
 
 @lru_cache(maxsize=1)
@@ -114,10 +118,7 @@ def _countries_by_name() -> dict[str, tuple[Country, ...]]:
     countries = _countries()
     # A people is no name of a country: "American" of "American Samoa" is the United States'.
     peoples = set(_countries_by_people())
-    named: dict[str, list[Country]] = defaultdict(list)
-    for country in countries:
-        for whole in country.names:
-            named[whole.casefold()].append(country)
+    named = _grouped(lambda country: country.names)
     by_word: dict[str, list[Country]] = defaultdict(list)
     for country in countries:
         words = {word for whole in country.names for word in whole.split()}

@@ -8,6 +8,7 @@ Only the question's own wording is read here; what the corpus has of it is the e
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from typing import Callable
 
@@ -92,6 +93,7 @@ PLACE_PREPOSITIONS = frozenset(
 )
 # How far back a place's preposition may be: "in central Kyiv", "to the capital".
 PLACE_PREPOSITION_REACH = 2
+_PUNCTUATION = string.punctuation + "“”‘’"
 # Names are runs of capitalised words, but for the first word of a sentence; a question in
 # Title Case (most of its words capitalised) names nothing by its capitals.
 MOSTLY_CAPITALISED = 0.6
@@ -206,8 +208,8 @@ def names_a_place(question: str, name: str) -> bool:
 
 
 def _placed_by_a_preposition(question: str, start: int) -> bool:
-    before = _LETTERS_WORD.findall(question[:start])[-PLACE_PREPOSITION_REACH:]
-    return any(word.casefold() in PLACE_PREPOSITIONS for word in before)
+    before = _words_before(question, start, PLACE_PREPOSITION_REACH)
+    return any(word.strip(_PUNCTUATION) in PLACE_PREPOSITIONS for word in before)
 
 
 def _counts_a_verb(question: str, word: str) -> bool:
@@ -342,8 +344,13 @@ def _follows_a_preposition(question: str, found: re.Match[str] | None) -> bool:
 
 def _word_before(question: str, found: re.Match[str] | None) -> str:
     """The word right before ``found`` in the question, casefolded; "" when there is none."""
-    before = question[: found.start()].split() if found else []
-    return before[-1].casefold() if before else ""
+    before = _words_before(question, found.start(), 1) if found else []
+    return before[-1] if before else ""
+
+
+def _words_before(question: str, start: int, count: int) -> list[str]:
+    """The ``count`` words (split at spaces, casefolded) right before ``start`` in the question."""
+    return [word.casefold() for word in question[:start].split()[-count:]]
 
 
 def _name_from(question: str, first: str, found: re.Match[str] | None) -> list[str]:
