@@ -44,9 +44,11 @@ from .questions import (
     cases_its_names,
     is_acronym_or_titled,
     is_title_case,
+    measure_spans,
     names_a_place,
     names_asked_about,
     subject_of,
+    words_before,
     with_rule_words_mended,
 )
 from .tagging import is_english_word
@@ -121,6 +123,15 @@ MIN_UNKNOWN_NAME_LENGTH = 4
 # ("president") or this close in meaning to it (WordLlama: "leader"/"president" 0.42,
 # "premier"/"prime minister" 0.44; "army"/"president" 0.03, "chief"/"president" 0.29).
 MIN_TITLE_SIMILARITY = 0.4
+# A word the corpus writes after the same name ("the Ukrainian *military*" for "the Ukrainian
+# *army*") holds a question's word at half credit, as a form of a name does (NAME_FORM_WEIGHT):
+# probably the same thing, in other words. Close in meaning is a WordLlama
+# cosine of 0.45 or more between the two words alone: "army"/"military" 0.75, "soldiers"/"troops"
+# 0.66, "officials"/"authorities" 0.46, "war"/"conflict" 0.46; not "army"/"battlefield" 0.32,
+# "army"/"war" 0.27, "army"/"command" 0.24. At 0.45 and at 0.6 the same answers on the eight
+# question files and the other corpora.
+CLOSE_WORD_WEIGHT = 0.5
+MIN_CLOSE_WORD_SIMILARITY = 0.45
 MAX_CODE_LETTERS = 3  # "US", "UK", "USA": a country's code is a name only where written in capitals
 _OF_BETWEEN = re.compile(r"\s+of\s+(?:the\s+)?", re.IGNORECASE)
 
@@ -221,6 +232,7 @@ class Engine:
         reading = self._as_the_corpus_writes(self._typed_plainly(question))
         people = self._people_named_by_title(reading)
         words = self._also_named_by_title(self.query_words(reading), people)
+        words = self._also_said_of_the_name(reading, words)
         words = [self._also_its_country(word, reading) for word in words]
         words = self._also_an_amount(reading, words)
         figure = bool(ASKS_FOR_A_FIGURE.search(reading))
@@ -276,7 +288,7 @@ class Engine:
             word = question[token.start : token.end]
             if not (word.islower() and WORD_OF_LETTERS.fullmatch(word)):
                 continue
-            written = in_case(word, self._usual_case(word, token.term))
+            written = in_case(word, self._case_here(question, token.start, word, token.term))
             if len(written) == len(word):  # a letter whose capital is two ("ß") keeps its case
                 recased = recased[: token.start] + written + recased[token.end :]
         return recased
@@ -349,6 +361,37 @@ class Engine:
                 word = self._also_named(word, capitals[word.term])
             named.append(word)
         return named
+
+    def _also_said_of_the_name(self, question: str, words: list[QueryWord]) -> list[QueryWord]:
+        """Each everyday word after a name ("the Ukrainian *army*") held at CLOSE_WORD_WEIGHT by
+        a passage that says the name with a word the corpus writes after it that is close in
+        meaning ("the Ukrainian *military*"). The corpus's own phrase for the same thing: news
+        varies its nouns ("army", "military", "troops"), and a member uses one of them."""
+        if is_title_case(question):
+            return words
+        close: dict[str, dict[str, float]] = {}
+        tokens = self.analyzer.tokens(question)
+        for name, noun in _places_and_titles(question, tokens):
+            written = question[noun.start : noun.end]
+            if not (written.islower() and is_english_word(written)):
+                continue
+            if not self._is_a_name(question[name.start : name.end], name.term):
+                continue
+            for said in self._close_words_after(name.term, written):
+                for term in self.analyzer.analyze(said):
+                    if term != noun.term:
+                        close.setdefault(noun.term, {})[f"{name.term} {term}"] = CLOSE_WORD_WEIGHT
+        return [self._also_held_by(word, close[word.term]) if word.term in close else word for word in words]
+
+    def _close_words_after(self, term: str, word: str) -> tuple[str, ...]:
+        after = tuple(said for said in self.index.words_after(term) if said != word)
+        return semantic.close_words(word, after, MIN_CLOSE_WORD_SIMILARITY)
+
+    def _also_held_by(self, word: QueryWord, keys: dict[str, float]) -> QueryWord:
+        matches = dict(word.matches)
+        for key, credit in keys.items():
+            matches[key] = max(matches.get(key, 0.0), credit)
+        return replace(word, matches=matches, unsearched=word.unsearched | (matches.keys() - word.matches.keys()))
 
     def _also_named(self, word: QueryWord, name: str) -> QueryWord:
         """``word`` held by a passage that says ``name`` (or a spelling of it) as by one that says
@@ -431,6 +474,19 @@ class Engine:
         # A passage holding all of a name's terms is as rare as its rarest term, or rarer.
         return max(self.index.idf(term) for term in key.split())
 
+    def _case_here(self, question: str, start: int, word: str, term: str) -> str | None:
+        """How the corpus would write ``word`` where the question has it. An everyday word it
+        capitalises only as a later word of a longer name ("the European *Union*") is that name's
+        only after the name's first word: "the union integration program between moscow and
+        minsk" is about the Russia-Belarus union, not a name the corpus has."""
+        case = self._usual_case(word, term)
+        if case is None or not is_english_word(word):
+            return case
+        openers = self.index.name_openers(term)
+        if openers is None or openers.intersection(words_before(question, start, 1)):
+            return case
+        return None
+
     def _usual_case(self, word: str, term: str) -> str | None:
         if self.index.has_term(term):
             return self.index.usual_case(term)
@@ -447,15 +503,18 @@ class Engine:
         request = self._request_terms
         tokens = self.analyzer.tokens(question)
         attributions = attribution_spans(question)
+        measures = measure_spans(question)
         read: dict[str, tuple[str, str]] = {}  # term -> (the question's word, the part it came from)
         claimed: set[str] = set()  # terms the question uses outside "according to …"
         for position, token in enumerate(tokens):
             if token.term in request or ATTRIBUTION.match(question, token.start):
                 continue
+            if _within(token.start, measures):
+                continue
             if self._joined_form_the_corpus_lacks(tokens, position):
                 continue
             word = question[token.start : token.end]
-            attributed = any(start <= token.start < end for start, end in attributions)
+            attributed = _within(token.start, attributions)
             if attributed and word.casefold() in THE_CORPUS_ITSELF:
                 continue
             read.setdefault(token.term, (word, self._part_read(word, token.term)))
@@ -754,6 +813,10 @@ def _places_and_titles(question: str, tokens: list[Token]) -> list[tuple[Token, 
         elif _OF_BETWEEN.fullmatch(between):
             pairs.append((second, first))
     return pairs
+
+
+def _within(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
 
 
 def _country_governed_from(capital: str, question: str) -> tuple[str, ...]:

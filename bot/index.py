@@ -69,6 +69,10 @@ _TITLE_SAMPLE_PASSAGES = 64
 # One word of letters, with a possessive: "Finland", "sullivan's".
 WORD_OF_LETTERS = re.compile(r"[^\W\d_]+(?:['’]s)?")
 _SENTENCE_ENDS = ".!?:;"
+# The word right before another, on the same line ("European| Union").
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)[ \t]+$")
+_WORD_BEFORE_REACH = 64
+_WORD_AFTER = re.compile(r"[ \t]+([^\W\d_]+)\b")
 
 _Key = TypeVar("_Key")
 _Value = TypeVar("_Value")
@@ -284,6 +288,8 @@ class SearchIndex:
         self._cases: dict[str, str | None] = {}  # term -> how the corpus writes it, as read so far
         self._variants: dict[tuple[str, bool], tuple[Variant, ...]] = {}  # (term, everyday) -> its spellings
         self._titled: dict[str, tuple[TitledName, ...]] = {}  # place term -> who is named by a title after it
+        self._openers: dict[str, frozenset[str] | None] = {}  # term -> the words of names it ends, as read so far
+        self._after: dict[str, tuple[str, ...]] = {}  # term -> the everyday words written after it
 
     @property
     def size(self) -> int:
@@ -497,6 +503,25 @@ class SearchIndex:
             return CAPITALISED
         return None
 
+    def name_openers(self, term: str) -> frozenset[str] | None:
+        """The words (lowercased) right before ``term`` where the corpus capitalises it inside a
+        sentence, when it capitalises it only after a capitalised word, as a later word of a
+        longer name: {"european"} for "union" in a corpus that writes "the European Union" and
+        never "the Union". None when it also capitalises it on its own, or never."""
+        return _remembered(self._openers, term, lambda: self._read_name_openers(term))
+
+    def _read_name_openers(self, term: str) -> frozenset[str] | None:
+        openers: set[str] = set()
+        for text, found in self._uses_of(term, _CASE_SAMPLE_PASSAGES):
+            if word_case(found.group()) is None or opens_a_sentence(text, found.start()):
+                continue
+            before = _WORD_BEFORE.search(text, max(0, found.start() - _WORD_BEFORE_REACH), found.start())
+            # "The House voted": a capitalised stopword opens a sentence, not a name.
+            if before is None or word_case(before.group(1)) is None or not self.analyzer.analyze(before.group(1)):
+                return None
+            openers.add(before.group(1).lower())
+        return frozenset(openers) or None
+
     def titled_names(self, term: str) -> tuple[TitledName, ...]:
         """The people the corpus names by a title right after the place ``term``, commonest
         first: "serbian" → President Vucic ("Serbian President Vucic said…")."""
@@ -509,6 +534,19 @@ class SearchIndex:
             if titled is not None:
                 found[titled] += 1
         return tuple(titled for titled, _ in found.most_common())
+
+    def words_after(self, term: str) -> tuple[str, ...]:
+        """The everyday words the corpus writes right after ``term``, commonest first: "military",
+        "army", "side"… after "ukrainian" ("the Ukrainian military firmly believes…")."""
+        return _remembered(self._after, term, lambda: self._read_words_after(term))
+
+    def _read_words_after(self, term: str) -> tuple[str, ...]:
+        found: Counter[str] = Counter()
+        for text, word in self._uses_of(term, _TITLE_SAMPLE_PASSAGES):
+            after = _WORD_AFTER.match(text, word.end())
+            if after is not None and after.group(1).islower() and self.analyzer.analyze(after.group(1)):
+                found[after.group(1)] += 1
+        return tuple(word for word, _ in found.most_common())
 
     def _uses_of(self, term: str, sample: int) -> Iterator[tuple[str, re.Match[str]]]:
         """Each word of ``term`` (its passage's text and where it is) in the first ``sample``

@@ -47,6 +47,16 @@ def similarity(a: str, b: str) -> float | None:
     return None if cosines is None else float(cosines[0])
 
 
+@lru_cache(maxsize=4096)
+def close_words(word: str, candidates: tuple[str, ...], at_least: float) -> tuple[str, ...]:
+    """The candidates at least ``at_least`` close in meaning to ``word`` (cosine), in their
+    order; () without the model. Remembered: a name's words come back question after question."""
+    cosines = similarities(word, candidates) if candidates else None
+    if cosines is None:
+        return ()
+    return tuple(candidate for candidate, cosine in zip(candidates, cosines) if cosine >= at_least)
+
+
 def warm_up() -> None:
     """Load the model now (about 0.4 s with the imports), not on the first question."""
     _model()

@@ -6,7 +6,14 @@ import pytest
 
 from bot.answers import ASKS_FOR_A_FIGURE
 from bot.evaluation import fold
-from bot.questions import capitalised_names, cases_its_names, names_a_place, names_asked_about, with_rule_words_mended
+from bot.questions import (
+    capitalised_names,
+    cases_its_names,
+    measure_spans,
+    names_a_place,
+    names_asked_about,
+    with_rule_words_mended,
+)
 from tests.conftest import build_from
 
 
@@ -607,8 +614,9 @@ def test_a_title_reaches_a_name_only_after_a_place_the_corpus_gives_it_with(engi
 
     assert {"zelenski", "zerenski"} <= reached("What did the president of Ukraine sign?", "president")
     assert "lukashenko" in reached("What did the Belarusian leader say?", "leader")
-    # An army is no title; "defense minister" is not the title the corpus gives Ryabkov.
-    assert reached("what does the ukrainian army think diplomats can achieve", "army") == {"armi"}
+    # An army is no title, so no person: only the corpus's other word for it after "Ukrainian";
+    # "defense minister" is not the title the corpus gives Ryabkov.
+    assert reached("what does the ukrainian army think diplomats can achieve", "army") == {"armi", "ukrainian militari"}
     assert "ryabkov" not in reached("Who is Russia's defense minister?", "minister")
 
 
@@ -689,6 +697,68 @@ def test_a_capital_after_a_preposition_of_place_is_the_city():
     assert not names_a_place("Did talks between Washington and Moscow begin?", "Moscow")
     # One mention as a government is enough.
     assert not names_a_place("Did Moscow say what happened in Moscow?", "Moscow")
+
+
+def test_a_word_the_corpus_writes_after_the_same_name_holds_a_word_close_in_meaning(engine, tmp_path):
+    # "…while the Ukrainian military firmly believes that diplomats cannot get what they cannot
+    # get on the battlefield": answered before only from passages on the US military and on
+    # talks, which held "army" as written.
+    answer = engine.ask("what does the ukrainian army think diplomats can achieve by talking")
+    assert any("diplomats cannot get what they cannot get" in hit.text for hit in answer.hits[:3])
+    small = engine_of_paragraphs(
+        tmp_path,
+        "talks.txt",
+        "The Ukrainian military believes talks will not win back the land.",
+        "Ukrainian farmers believe the harvest will be late this year.",
+        "The Russian army shelled the bridge at night.",
+        "The US military thinks the talks will fail.",
+    )
+    # Refused before: no passage saying "Ukrainian" held enough of the question.
+    answer = small.ask("what does the ukrainian army think of the talks")
+    assert [hit.text for hit in answer.hits] == ["The Ukrainian military believes talks will not win back the land."]
+    # Bold: the name and the word that stands for "army", as for any word of the question.
+    held = answer.hits[0]
+    assert {held.text[start:end] for start, end in held.highlights} >= {"Ukrainian", "military"}
+    # Another name's military is not the Ukrainian army, nor is the Ukrainian "harvest" close to it.
+    army = next(word for word in answer.words if word.written == "army")
+    assert set(army.matches) == {"armi", "ukrainian militari"}
+    assert "ukrainian militari" in army.unsearched
+
+
+def test_a_question_for_a_measure_searches_what_is_measured(engine):
+    # "How far along" asks for how much is done; the answer says "nearly half", never "far" or
+    # "along". Searched, the two words were a third of the question: refused.
+    question = "how far along is the union integration program between moscow and minsk"
+    answer = engine.ask(question)
+    assert {"far", "along"}.isdisjoint(word.written for word in answer.words)
+    assert any("nearly half of the national alliance integration plan" in hit.text for hit in answer.hits)
+    assert [question[start:end] for start, end in measure_spans(question)] == ["how far along"]
+    assert [q[a:b] for q in ["How long ago did NATO promise it?", "How often do they meet?"] for a, b in measure_spans(q)] == [
+        "How long",
+        "How often",
+    ]
+    # Elsewhere the words are searched: "far-right", "a long war".
+    assert measure_spans("Is the war a long one, and how is it going so far?") == []
+
+
+def test_an_everyday_word_the_corpus_capitalises_only_in_a_longer_name_is_that_name_only_after_its_first_word(engine, tmp_path):
+    # The seeds write "Category Latest" (a site's menu): "latest" was read as a name the corpus
+    # has, and the question was refused for want of a passage on "Latest".
+    answer = engine.ask("what's the latest on the zaporizhzhia nuclear power plant")
+    assert answer.hits == ()
+    assert answer.no_match_reason == "the corpus never mentions “Zaporizhzhia”, and no passage matches most of the question"
+    small = engine_of_paragraphs(
+        tmp_path,
+        "port.txt",
+        "The European Union agreed new fishing quotas on Monday.",
+        "Dock workers at the port went on strike over pay on Monday.",
+        "The port's new cranes arrived from China on Friday.",
+    )
+    # Refused before: "union" was read as the corpus's "Union" of "European Union", which the
+    # passage on the strike never mentions.
+    assert "went on strike" in top(small, "what did the union say about the dock strike").text
+    # After "european", it is that name, and only a passage naming it answers.
+    assert "fishing quotas" in top(small, "what did the european union say about the dock strike").text
 
 
 def test_how_much_money_is_answered_by_an_amount_in_a_currency(engine, tmp_path):

@@ -132,6 +132,33 @@ def test_the_index_knows_how_the_corpus_writes_a_term(seeds_built):
     assert index.usual_case("vilnius") is None  # not in the corpus
 
 
+def test_the_index_knows_which_names_an_everyday_word_ends(seeds_built):
+    index = seeds_built.engine.index
+    # The seeds write "the European Union", never "the Union".
+    assert index.usual_case("union") == CAPITALISED
+    assert index.name_openers("union") == frozenset({"european"})
+    # Capitalised on their own.
+    assert index.name_openers("finland") is None
+    assert index.name_openers("nato") is None
+    assert index.name_openers("soldier") is None  # lowercase
+    assert index.name_openers("vilnius") is None  # not in the corpus
+    analyzer = Analyzer()
+    house = SearchIndex(passages_from(["The White House said so. A house fell. The White House denied it."]), analyzer)
+    assert house.name_openers("hous") == frozenset({"white"})
+    assert SearchIndex(passages_from(["The White House said so. The House voted."]), analyzer).name_openers("hous") is None
+
+
+def test_the_index_knows_which_everyday_words_it_writes_after_a_name(seeds_built):
+    index = seeds_built.engine.index
+    after = index.words_after("ukrainian")
+    # "the Ukrainian army" four times, "the Ukrainian military" twice ("Ukrainian President" is
+    # capitalised, a title).
+    assert after[0] == "army"
+    assert {"military", "people", "side"} <= set(after)
+    assert "president" not in after
+    assert index.words_after("vilnius") == ()
+
+
 def test_a_sentence_s_first_word_says_nothing_of_how_a_term_is_written():
     analyzer = Analyzer()
     index = SearchIndex(

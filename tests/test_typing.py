@@ -92,8 +92,9 @@ def _slipped(question: str, slip: str, rng: random.Random) -> str:
 # talks…", refused while its capitals were no countries, is answered (from passages on the
 # talks that do not hold its answer), and a slip in "limitation" changes which (three more); a
 # slipped country before "capital" is read as the country ("Ukraiian capital"), and its
-# answer changes no more (two fewer).
-MOST_CHANGED_BY_A_SLIP = {"swapped": 10, "left out": 18, "doubled": 8, "next key": 14}
+# answer changes no more (two fewer). In the twentieth, 49: "after leaving kherspn where did the
+# russian troops pull back to" is answered as typed right (one fewer).
+MOST_CHANGED_BY_A_SLIP = {"swapped": 10, "left out": 18, "doubled": 8, "next key": 13}
 
 
 @pytest.mark.parametrize("slip", sorted(MOST_CHANGED_BY_A_SLIP))
