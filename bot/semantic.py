@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 MODEL_CONFIG = "l2_supercat"  # the one whose weights and tokenizer the wheel carries
 MODEL_DIMENSIONS = 256
+MAX_REMEMBERED_WORDS = 100_000  # 1 KB each
+_WORD_VECTORS: dict[str, np.ndarray] = {}
 
 
 def similarities(question: str, texts: Sequence[str]) -> np.ndarray | None:
@@ -47,14 +49,30 @@ def similarity(a: str, b: str) -> float | None:
     return None if cosines is None else float(cosines[0])
 
 
-@lru_cache(maxsize=4096)
 def close_words(word: str, candidates: tuple[str, ...], at_least: float) -> tuple[str, ...]:
     """The candidates at least ``at_least`` close in meaning to ``word`` (cosine), in their
-    order; () without the model. Remembered: a name's words come back question after question."""
-    cosines = similarities(word, candidates) if candidates else None
-    if cosines is None:
+    order; () without the model."""
+    vectors = _word_vectors((word, *candidates)) if candidates else None
+    if vectors is None:
         return ()
+    cosines = vectors[1:] @ vectors[0]
     return tuple(candidate for candidate, cosine in zip(candidates, cosines) if cosine >= at_least)
+
+
+def _word_vectors(words: Sequence[str]) -> np.ndarray | None:
+    """The embedding of each word, remembered: the words a corpus writes after a name come back
+    question after question, and embedding them again was most of the comparison's cost."""
+    model = _model()
+    if model is None:
+        return None
+    known = {word: _WORD_VECTORS.get(word) for word in words}
+    missing = [word for word, vector in known.items() if vector is None]
+    if missing:
+        if len(_WORD_VECTORS) > MAX_REMEMBERED_WORDS:
+            _WORD_VECTORS.clear()
+        for word, vector in zip(missing, model.embed(missing, norm=True)):
+            known[word] = _WORD_VECTORS[word] = vector
+    return np.stack([known[word] for word in words])
 
 
 def warm_up() -> None:

@@ -100,6 +100,21 @@ def test_a_model_that_fails_to_load_is_logged_not_raised(monkeypatch, caplog):
         semantic._model.cache_clear()
 
 
+def test_words_close_in_meaning_are_those_above_the_cosine_asked_for():
+    words = ("side", "military", "war", "command", "soldiers")
+    assert semantic.close_words("army", words, 0.45) == ("military", "soldiers")
+    assert semantic.close_words("army", words, 0.7) == ("military",)
+    # Remembered embeddings give the same cosines as embedding the words with the question.
+    direct = semantic.similarities("army", list(words))
+    assert semantic.close_words("army", words, 0.45) == tuple(w for w, c in zip(words, direct) if c >= 0.45)
+    assert semantic.close_words("army", (), 0.45) == ()
+
+
+def test_without_the_model_no_word_is_close_to_another(monkeypatch):
+    monkeypatch.setattr(semantic, "_model", lambda: None)
+    assert semantic.close_words("army", ("military",), 0.45) == ()
+
+
 def test_without_the_model_answers_are_ranked_by_bm25_alone(engine: Engine, monkeypatch):
     monkeypatch.setattr(semantic, "_model", lambda: None)
     answer = engine.ask(WORRIED)
