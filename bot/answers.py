@@ -298,15 +298,12 @@ class Engine:
         the title's term -> (the place's term, the name). "what did the serbian *leader*
         claim…" names Vucic (the corpus: "Serbian President Vucic said…"); "Ukraine's
         *president*" and "the *president* of Ukraine" name Zelensky. A name the question
-        says itself is left out, and a question in Title Case names no place by its capitals
-        (nor is each pair of its words worth reading the corpus for). "The Ukrainian *capital*"
-        names a city the same way, from countryinfo's capitals ("Kyiv")."""
-        if is_title_case(question):
-            return {}
+        says itself is left out. "The Ukrainian *capital*" names a city the same way, from
+        countryinfo's capitals ("Kyiv")."""
         tokens = self.analyzer.tokens(question)
         said = {token.term for token in tokens}
         people: dict[str, tuple[str, str]] = {}
-        for place, title in _places_and_titles(question, tokens):
+        for place, title in _names_and_words(question, tokens):
             place_written = question[place.start : place.end]
             if title.term == self._capital_term:
                 name = self._capital_named(place_written, place)
@@ -367,31 +364,18 @@ class Engine:
         a passage that says the name with a word the corpus writes after it that is close in
         meaning ("the Ukrainian *military*"). The corpus's own phrase for the same thing: news
         varies its nouns ("army", "military", "troops"), and a member uses one of them."""
-        if is_title_case(question):
-            return words
         close: dict[str, dict[str, float]] = {}
-        tokens = self.analyzer.tokens(question)
-        for name, noun in _places_and_titles(question, tokens):
+        for name, noun in _names_and_words(question, self.analyzer.tokens(question)):
             written = question[noun.start : noun.end]
             if not (written.islower() and is_english_word(written)):
                 continue
             if not self._is_a_name(question[name.start : name.end], name.term):
                 continue
-            for said in self._close_words_after(name.term, written):
+            for said in semantic.close_words(written, self.index.words_after(name.term), MIN_CLOSE_WORD_SIMILARITY):
                 for term in self.analyzer.analyze(said):
                     if term != noun.term:
                         close.setdefault(noun.term, {})[f"{name.term} {term}"] = CLOSE_WORD_WEIGHT
-        return [self._also_held_by(word, close[word.term]) if word.term in close else word for word in words]
-
-    def _close_words_after(self, term: str, word: str) -> tuple[str, ...]:
-        after = tuple(said for said in self.index.words_after(term) if said != word)
-        return semantic.close_words(word, after, MIN_CLOSE_WORD_SIMILARITY)
-
-    def _also_held_by(self, word: QueryWord, keys: dict[str, float]) -> QueryWord:
-        matches = dict(word.matches)
-        for key, credit in keys.items():
-            matches[key] = max(matches.get(key, 0.0), credit)
-        return replace(word, matches=matches, unsearched=word.unsearched | (matches.keys() - word.matches.keys()))
+        return [_also_held_by(word, close[word.term]) if word.term in close else word for word in words]
 
     def _also_named(self, word: QueryWord, name: str) -> QueryWord:
         """``word`` held by a passage that says ``name`` (or a spelling of it) as by one that says
@@ -399,12 +383,7 @@ class Engine:
         and news writes "Kiev", seldom "the Ukrainian capital". A person's name is not searched
         for (``QueryWord.unsearched``); a capital's is: "Kiev" was what the question asked
         about, where a person's name also ranked the passage introducing them first."""
-        matches = dict(word.matches)
-        for term, credit in self._terms_naming(name).items():
-            matches[term] = max(matches.get(term, 0.0), credit)
-        if word.term == self._capital_term:
-            return replace(word, matches=matches)
-        return replace(word, matches=matches, unsearched=frozenset(matches.keys() - word.matches.keys()))
+        return _also_held_by(word, self._terms_naming(name), searched=word.term == self._capital_term)
 
     def _terms_naming(self, name: str) -> dict[str, float]:
         """The corpus's terms for ``name`` and its spellings ("kyiv": 1.0, "kiev": 0.8)."""
@@ -429,15 +408,12 @@ class Engine:
         # no English word either.
         if (written[:1].islower() and is_english_word(written)) or not word.importance:
             return word
-        names = other_names(written) or _country_governed_from(written, question)
-        matches = dict(word.matches)
-        for other in names:
+        keys: dict[str, float] = {}
+        for other in other_names(written) or _country_governed_from(written, question):
             key = self._vocabulary_key(other)
-            if key is not None and key not in matches:
-                matches[key] = min(1.0, self._idf_of_key(key) / word.importance)
-        if len(matches) == len(word.matches):
-            return word
-        return replace(word, matches=matches, unsearched=word.unsearched | (matches.keys() - word.matches.keys()))
+            if key is not None and key not in word.matches:
+                keys[key] = min(1.0, self._idf_of_key(key) / word.importance)
+        return _also_held_by(word, keys) if keys else word
 
     def _also_an_amount(self, question: str, words: list[QueryWord]) -> list[QueryWord]:
         """The thing a "how much" question measures, held at AMOUNT_IN_A_CURRENCY by a passage
@@ -800,10 +776,14 @@ class Engine:
         return "no passage matches enough of the question"
 
 
-def _places_and_titles(question: str, tokens: list[Token]) -> list[tuple[Token, Token]]:
-    """(place, title) of each pair of words that may name a person by a title: "Ukraine's
-    *president*", "the Serbian *leader*", "the *president* of Ukraine". Which are a place and a
-    title is the corpus's to say."""
+def _names_and_words(question: str, tokens: list[Token]) -> list[tuple[Token, Token]]:
+    """(name, word) of each pair of words where the word may say who or what of the name: a
+    title ("Ukraine's *president*", "the Serbian *leader*", "the *president* of Ukraine"), a
+    capital, a noun ("the Ukrainian *army*"). Which are a name and such a word is the corpus's
+    to say. None in a question in Title Case, whose capitals say nothing of which words are
+    names (nor is each pair of its words worth reading the corpus for)."""
+    if is_title_case(question):
+        return []
     words = [token for position, token in enumerate(tokens) if position == 0 or tokens[position - 1].start != token.start]
     pairs = []
     for first, second in zip(words, words[1:]):
@@ -813,6 +793,18 @@ def _places_and_titles(question: str, tokens: list[Token]) -> list[tuple[Token, 
         elif _OF_BETWEEN.fullmatch(between):
             pairs.append((second, first))
     return pairs
+
+
+def _also_held_by(word: QueryWord, keys: dict[str, float], *, searched: bool = False) -> QueryWord:
+    """``word`` held also by a passage holding one of ``keys``, at its credit (the better one
+    where the word had the key already). The keys it gains are counted, not searched
+    (``QueryWord.unsearched``), unless ``searched``."""
+    matches = dict(word.matches)
+    for key, credit in keys.items():
+        matches[key] = max(matches.get(key, 0.0), credit)
+    if searched:
+        return replace(word, matches=matches)
+    return replace(word, matches=matches, unsearched=word.unsearched | (matches.keys() - word.matches.keys()))
 
 
 def _within(position: int, spans: list[tuple[int, int]]) -> bool:

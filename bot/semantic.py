@@ -41,12 +41,10 @@ def similarities(question: str, texts: Sequence[str]) -> np.ndarray | None:
     return vectors[1:] @ vectors[0]
 
 
-@lru_cache(maxsize=4096)
 def similarity(a: str, b: str) -> float | None:
-    """Cosine similarity of two short texts ("leader", "president"), or None without the model.
-    Remembered: the same title words come back question after question."""
-    cosines = similarities(a, [b])
-    return None if cosines is None else float(cosines[0])
+    """Cosine similarity of two short texts ("leader", "president"), or None without the model."""
+    vectors = _word_vectors((a, b))
+    return None if vectors is None else float(vectors[1] @ vectors[0])
 
 
 def close_words(word: str, candidates: tuple[str, ...], at_least: float) -> tuple[str, ...]:
@@ -60,8 +58,9 @@ def close_words(word: str, candidates: tuple[str, ...], at_least: float) -> tupl
 
 
 def _word_vectors(words: Sequence[str]) -> np.ndarray | None:
-    """The embedding of each word, remembered: the words a corpus writes after a name come back
-    question after question, and embedding them again was most of the comparison's cost."""
+    """The embedding of each word (or short text: "prime minister"), remembered: titles and the
+    words a corpus writes after a name come back question after question, and embedding them
+    again was most of a comparison's cost."""
     model = _model()
     if model is None:
         return None
